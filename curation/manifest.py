@@ -1,0 +1,98 @@
+"""Shard-set manifests: the small, git-trackable record of a run's output (schema: manifests/README.md).
+
+A manifest holds no timestamps, so the same config on the same input gives the same manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curation import __version__
+
+FORMAT_VERSION = 1
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_commit(path: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def describe_shard(path: Path, root: Path) -> dict[str, Any]:
+    """path (relative to root), sha256, num_docs, num_chars, bytes of one Parquet shard."""
+    table = pq.read_table(path, columns=["text"])
+    num_chars = pc.sum(pc.utf8_length(table["text"])).as_py() or 0
+    return {
+        "path": path.relative_to(root).as_posix(),
+        "sha256": sha256_file(path),
+        "num_docs": table.num_rows,
+        "num_chars": int(num_chars),
+        "bytes": path.stat().st_size,
+    }
+
+
+def list_shards(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
+
+
+def build_manifest(cfg, output: Path, stage_dirs: list[tuple[str, str]], input_hashes: list[dict]) -> dict:
+    kept = [describe_shard(p, output) for p in list_shards(output / "kept")]
+    removed = {}
+    for stage_key, _stage_id in stage_dirs:
+        shards = [describe_shard(p, output) for p in list_shards(output / "removed" / stage_key)]
+        if shards:
+            removed[stage_key] = shards
+    from importlib.metadata import version
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": "shard_set",
+        "name": cfg.name,
+        "description": cfg.description,
+        "created_by": {
+            "curate_version": __version__,
+            "git_commit": git_commit(Path(__file__).resolve().parent),
+            "datatrove_version": version("datatrove"),
+            "python": platform.python_version(),
+        },
+        "pipeline_file": os.path.relpath(cfg.path.resolve(), Path.cwd()),
+        "config_hash": cfg.config_hash(),
+        "config": cfg.resolved(),
+        "inputs": input_hashes,
+        "schema": {"kept": ["id", "text", "metadata"], "removed": ["id", "text", "reason", "stage", "metadata"]},
+        "shards": kept,
+        "removed": removed,
+        "totals": {
+            "shards": len(kept),
+            "num_docs": sum(s["num_docs"] for s in kept),
+            "num_chars": sum(s["num_chars"] for s in kept),
+            "bytes": sum(s["bytes"] for s in kept),
+            "removed_docs": sum(s["num_docs"] for v in removed.values() for s in v),
+        },
+        "stats": "stats.json",
+    }
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

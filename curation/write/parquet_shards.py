@@ -1,0 +1,173 @@
+"""Parquet shard writers for kept and removed documents.
+
+Layout (under the run's output directory):
+    kept/{task:05d}_{part:04d}.parquet                 columns: id, text, metadata (JSON object as a string)
+    removed/{stage_id}/{task:05d}_{part:04d}.parquet   columns: id, text, reason, stage, metadata
+
+- Bounded size: a new part starts once a shard holds ``max_shard_bytes`` of UTF-8 text.
+- Atomic: a part is written under a hidden temporary name and renamed when complete, so a crashed task never
+  leaves a truncated file under a final name; a re-run of a task first deletes that task's old parts.
+- Deterministic: same documents in the same order give byte-identical files (fixed schema, sorted JSON keys,
+  no timestamps; row groups of ``ROWS_PER_GROUP`` documents).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from curation.stage import REASON_KEY
+
+ROWS_PER_GROUP = 1000
+KEPT_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("metadata", pa.string())])
+REMOVED_SCHEMA = pa.schema(
+    [("id", pa.string()), ("text", pa.string()), ("reason", pa.string()), ("stage", pa.string()),
+     ("metadata", pa.string())]
+)
+
+
+def metadata_json(metadata: dict) -> str:
+    return json.dumps(metadata, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class ParquetShardSink:
+    """Writes documents of one task into size-bounded Parquet parts. Use as a context manager.
+
+    Also satisfies datatrove's exclusion-writer protocol (``with writer: writer.write(doc, rank)``).
+    """
+
+    def __init__(self, folder: str, max_shard_bytes: int, compression: str = "zstd", stage: str | None = None):
+        self.folder = folder
+        self.max_shard_bytes = max_shard_bytes
+        self.compression = None if compression == "none" else compression
+        self.stage = stage  # set for removed-document sinks
+        self.schema = REMOVED_SCHEMA if stage else KEPT_SCHEMA
+        self._rank = None
+        self._writer = None
+        self._tmp = self._final = None
+        self._part = 0
+        self._bytes = 0
+        self._rows: list[list] = []
+        self.docs_written = 0
+
+    # datatrove's DiskWriter protocol --------------------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+
+    def write(self, doc: Document, rank: int = 0) -> None:
+        if self._rank is None:
+            self._start_task(rank)
+        meta = dict(doc.metadata)
+        if self.stage:
+            reason = meta.pop(REASON_KEY, "unspecified")
+            self._rows.append([doc.id, doc.text, reason, self.stage, metadata_json(meta)])
+        else:
+            self._rows.append([doc.id, doc.text, metadata_json(meta)])
+        self._bytes += len(doc.text.encode("utf-8"))
+        self.docs_written += 1
+        if len(self._rows) >= ROWS_PER_GROUP:
+            self._flush()
+        if self._bytes >= self.max_shard_bytes:
+            self._finish_part()
+
+    def close(self) -> None:
+        if self._rank is not None:
+            self._finish_part()
+            self._rank = None
+
+    # internals ------------------------------------------------------------------------------------
+    def _start_task(self, rank: int) -> None:
+        self._rank = rank
+        os.makedirs(self.folder, exist_ok=True)
+        for old in glob.glob(os.path.join(self.folder, f"{rank:05d}_*.parquet")):
+            os.remove(old)  # leftovers of an interrupted earlier attempt of this task
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        columns = list(zip(*self._rows))
+        table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, self.schema)],
+                                     schema=self.schema)
+        if self._writer is None:
+            self._final = os.path.join(self.folder, f"{self._rank:05d}_{self._part:04d}.parquet")
+            self._tmp = os.path.join(self.folder, f".{self._rank:05d}_{self._part:04d}.parquet.tmp")
+            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=self.compression,
+                                            write_statistics=False)
+        self._writer.write_table(table, row_group_size=len(self._rows))
+        self._rows = []
+
+    def _finish_part(self) -> None:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            os.replace(self._tmp, self._final)
+            self._writer = None
+            self._part += 1
+        self._bytes = 0
+
+
+class ShardWriter(PipelineStep):
+    """Terminal step: writes kept documents to ``{output}/kept/`` and reports progress."""
+
+    name = "writer"
+    type = "curate"
+
+    def __init__(self, output_dir: str, max_shard_bytes: int, compression: str = "zstd", progress_dir: str = ""):
+        super().__init__()
+        self.folder = str(Path(output_dir) / "kept")
+        self.max_shard_bytes = max_shard_bytes
+        self.compression = compression
+        self.progress_dir = progress_dir
+
+    def _progress(self, rank: int, n: int) -> None:
+        if not self.progress_dir:
+            return
+        path = os.path.join(self.progress_dir, f"{rank:05d}")
+        with open(path + ".tmp", "w") as f:
+            f.write(str(n))
+        os.replace(path + ".tmp", path)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        sink = ParquetShardSink(self.folder, self.max_shard_bytes, self.compression)
+        sink._start_task(rank)
+        n = 0
+        with sink:
+            for doc in data or ():
+                sink.write(doc, rank)
+                n += 1
+                self.stat_update("docs_written")
+                self.stat_update("chars_written", value=len(doc.text))
+                if n % 200 == 0:
+                    self._progress(rank, n)
+        self._progress(rank, n)
+        return iter(())
+
+
+class LimitPerTask(PipelineStep):
+    """Pass at most this task's share of a global ``--limit`` (deterministic split over tasks)."""
+
+    name = "limit"
+    type = "curate"
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        quota = self.limit // world_size + (1 if rank < self.limit % world_size else 0)
+        if quota <= 0:
+            return
+        for i, doc in enumerate(data or ()):
+            yield doc
+            if i + 1 >= quota:
+                return

@@ -1,0 +1,122 @@
+"""End-to-end runs on tiny JSONL input: determinism across workers, records on disk, resume."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curation.cli import main
+from curation.config import load_pipeline
+from curation.runner import run_pipeline
+from tests.conftest import write_jsonl
+
+TEXTS = [
+    "今天的天气很好，我们一起去公园散步，然后在湖边的小饭馆吃了午饭。",
+    "這個軟體的網路連線很穩定，資訊與設計都很專業，值得推薦給朋友們。",
+    "The city council approved the new budget for public transport on Tuesday evening.",
+    "昨日は友達と一緒に新しいレストランへ行きました。料理はとても美味しかったです。",
+    "全角字母ＡＢＣ和数字１２３出现在中文句子里，需要转换成半角。",
+]
+
+
+@pytest.fixture
+def pipeline(tmp_path) -> Path:
+    for k in range(3):
+        write_jsonl(tmp_path / f"part{k}.jsonl",
+                    [{"id": f"p{k}-{i}", "text": TEXTS[(i + k) % len(TEXTS)] + f" 第{i}号。"} for i in range(40)])
+    p = tmp_path / "tiny.yaml"
+    p.write_text(f"""\
+name: tiny
+input: {{format: jsonl, paths: ["part*.jsonl"]}}
+output: {tmp_path / "out"}
+stages:
+  - normalize: {{script: to_simplified}}
+  - langid: {{languages: [zh], min_score: 0.5}}
+""", encoding="utf-8")
+    return p
+
+
+def shard_hashes(out: Path) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*.parquet"))}
+
+
+def test_run_writes_kept_removed_stats_manifest(pipeline, tmp_path):
+    cfg = load_pipeline(pipeline)
+    res = run_pipeline(cfg, workers=2, progress=False)
+    out = tmp_path / "out"
+    kept = pq.read_table(out / "kept").to_pylist()
+    assert len(kept) == 72  # 3 files x 40 docs, 2 of 5 texts are not Chinese
+    meta = json.loads(kept[0]["metadata"])
+    assert meta["lang"] == "zh" and meta["source_format"] == "jsonl"
+    assert not any("ＡＢＣ" in r["text"] or "這個" in r["text"] for r in kept)
+
+    removed = pq.read_table(out / "removed" / "langid").to_pylist()
+    assert len(removed) == 48 and {r["reason"] for r in removed} == {"lang_not_kept"}
+    assert {r["stage"] for r in removed} == {"langid"}
+
+    stats = json.loads(res.stats_path.read_text())
+    lid = stats["stages"][1]
+    assert (lid["docs_in"], lid["kept"], lid["removed"]) == (120, 72, 48)
+    assert lid["removed_by_reason"]["lang_not_kept"]["docs"] == 48
+    assert stats["stages"][0]["docs_in"] == 120 and stats["ingest"]["records_read"] == 120
+    assert stats["output"]["docs"] == 72
+
+    man = json.loads(res.manifest_path.read_text())
+    assert man["format_version"] == 1 and man["name"] == "tiny" and len(man["config_hash"]) == 64
+    assert man["totals"]["num_docs"] == 72 == sum(s["num_docs"] for s in man["shards"])
+    for s in man["shards"]:
+        path = out / s["path"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == s["sha256"]
+        assert pq.read_metadata(path).num_rows == s["num_docs"] and path.stat().st_size == s["bytes"]
+    assert sum(len(r["text"]) for r in kept) == man["totals"]["num_chars"]
+    assert [i["path"].endswith(f"part{k}.jsonl") for k, i in enumerate(man["inputs"])] == [True] * 3
+    assert sum(s["num_docs"] for s in man["removed"]["langid"]) == 48 == man["totals"]["removed_docs"]
+
+
+def test_identical_shards_whatever_workers(pipeline, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(pipeline), "--workers", "1", "--no-progress"]) == 0
+    h1 = shard_hashes(out)
+    man1 = (out / "manifest.json").read_text()
+    assert main(["run", str(pipeline), "--workers", "2", "--fresh", "--no-progress"]) == 0
+    assert shard_hashes(out) == h1 and len(h1) == 6  # 3 kept + 3 removed shards
+    assert (out / "manifest.json").read_text() == man1
+
+
+def test_rerun_resumes_and_changed_config_starts_over(pipeline, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(pipeline), "-w", "2", "--no-progress"]) == 0
+    first = shard_hashes(out)
+    (out / "logs" / "completions" / "00001").unlink()  # as if task 1 had been killed
+    (out / "kept" / "00001_0000.parquet").unlink()
+    assert main(["run", str(pipeline), "-w", "2", "--no-progress"]) == 0
+    assert "2 of 3 tasks reused" in capsys.readouterr().err
+    assert shard_hashes(out) == first
+
+    pipeline.write_text(pipeline.read_text().replace("min_score: 0.5", "min_score: 0.6"))
+    assert main(["run", str(pipeline), "-w", "2", "--no-progress"]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["tasks_reused"] == 0
+
+
+def test_limit_and_dry_run(pipeline, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(pipeline), "--dry-run"]) == 0
+    assert not out.exists() and "dry run" in capsys.readouterr().err
+    assert main(["run", str(pipeline), "--limit", "10", "--no-progress"]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["stages"][0]["docs_in"] == 10  # 4 + 3 + 3 over the three tasks
+    assert json.loads((out / "manifest.json").read_text())["limit"] == 10
+
+
+def test_output_override_and_help(pipeline, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--help"])
+    assert e.value.code == 0 and "--workers" in capsys.readouterr().out
+    other = tmp_path / "elsewhere"
+    assert main(["run", str(pipeline), "--output", str(other), "--no-progress"]) == 0
+    assert (other / "manifest.json").is_file()
+    assert main(["run", str(tmp_path / "missing.yaml")]) == 2
