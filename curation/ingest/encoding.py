@@ -1,0 +1,276 @@
+"""Bytes -> str for crawled HTML: find the charset, decode, and tell where the charset came from.
+
+In: an HTML payload (bytes, already freed of HTTP chunking and content-encoding) and the charset of the HTTP
+``Content-Type`` header, if any. Out: ``Decoded(text, charset, charset_source)`` or ``None`` when the payload is
+undecodable (mostly replacement characters). Cost: one strict decode for the common case (declared or valid
+UTF-8); charset-normalizer (~10-50 ms per page) only runs for undeclared, non-UTF-8 pages.
+
+Order, first that decodes wins (``charset_source`` in brackets):
+1. a byte-order mark, as browsers do (``detected``);
+2. the HTTP header charset (``http_header``), except that ISO-8859-1/windows-1252 in the header (a common server
+   default) comes last, after 3-5, when the page has non-ASCII bytes;
+3. ``<meta charset>`` / ``<meta http-equiv ... charset=>`` / ``<?xml encoding=>`` in the first 4 KB (``meta``);
+4. strict UTF-8: non-ASCII bytes that happen to form valid UTF-8 are UTF-8 in practice (``detected``);
+5. charset-normalizer (``detected``);
+6. UTF-8 with replacement characters (``default``).
+Labels are mapped to supersets the way browsers do (WHATWG Encoding Standard): GB2312/GBK -> gb18030,
+Big5 -> big5hkscs, ISO-8859-1/ASCII -> cp1252, Shift_JIS -> cp932, EUC-KR -> cp949.
+A declared charset is decoded strictly first; a page with a handful of bad bytes (a record cut inside a multi-byte
+character, one stray byte in a template) keeps its declared charset with replacement characters.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+# Browsers look for <meta charset> in the first 1024 bytes (WHATWG prescan); Chinese pages often put long
+# <script>/<style> blocks first, so we look 4x further.
+META_SCAN_BYTES = 4096
+# A declared charset that fails strictly is still used when at most 1 byte in 1000 (and at least 4 errors are
+# always tolerated) is invalid: enough for truncation inside a character and stray template bytes, far below the
+# error rate of a wrong guess (a GBK page decoded as UTF-8 fails on most of its non-ASCII bytes).
+TOLERATED_ERRORS_PER_BYTE = 1 / 1000
+TOLERATED_ERRORS_MIN = 4
+# charset-normalizer samples the input anyway; 64 KB is enough for a stable guess and bounds its cost.
+DETECT_SAMPLE_BYTES = 65536
+# A header charset that is usually a server default rather than a statement about the page (see decode_html).
+WEAK_HEADER_CHARSET = "cp1252"
+# Detection results that may override a weak header: multi-byte CJK encodings, which a wrong single-byte decode
+# would turn into mojibake.
+CJK_MULTIBYTE = frozenset({"gb18030", "big5hkscs", "cp932", "shift_jis", "euc_jp", "iso2022_jp", "cp949", "euc_kr"})
+# "Mostly replacement characters": more than half of the non-ASCII characters are U+FFFD, and at least 16 of them
+# (a page with 3 broken characters out of 5 is still mostly readable ASCII).
+UNDECODABLE_REPLACEMENT_RATIO = 0.5
+UNDECODABLE_MIN_REPLACEMENTS = 16
+
+# WHATWG-style supersets and common mislabels -> Python codec names.
+_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "ms936": "gb18030",
+    "windows-936": "gb18030",
+    "csgb2312": "gb18030",
+    "euc-cn": "gb18030",
+    "gb_2312-80": "gb18030",
+    "chinese": "gb18030",
+    "iso-ir-58": "gb18030",
+    "big5": "big5hkscs",
+    "big5-hkscs": "big5hkscs",
+    "x-x-big5": "big5hkscs",
+    "csbig5": "big5hkscs",
+    "cn-big5": "big5hkscs",
+    "x-big5": "big5hkscs",
+    "cp950": "big5hkscs",
+    "ms950": "big5hkscs",
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "l1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "ms_kanji": "cp932",
+    "windows-31j": "cp932",
+    "euc-kr": "cp949",
+    "euc_kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "iso-8859-9": "cp1254",
+    "tis-620": "cp874",
+    "iso-8859-11": "cp874",
+    "utf8mb4": "utf-8",  # a MySQL-ism seen in real headers
+    "unicode": "utf-8",
+}
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_META_RE = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.IGNORECASE)
+_XML_DECL_RE = re.compile(rb"""^\s*<\?xml\s[^>]*?encoding\s*=\s*["']([a-zA-Z0-9_:.+-]+)""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    charset: str  # Python codec name actually used, e.g. "gb18030", "utf-8"
+    charset_source: str  # "http_header" | "meta" | "detected" | "default"
+
+
+def normalize_charset(label: str | None) -> str | None:
+    """A charset label from a header or a meta tag -> a Python text codec name, or None if unusable."""
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _ALIASES.get(label, label)
+    try:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError):
+        return None
+    if not getattr(info, "_is_text_encoding", True):  # "zlib", "base64", "rot13" are codecs too
+        return None
+    return _ALIASES.get(info.name, info.name)
+
+
+def meta_charset(payload: bytes) -> str | None:
+    """The charset declared in a meta tag or XML declaration of the first 4 KB, as a label (not normalized)."""
+    head = payload[:META_SCAN_BYTES]
+    m = _META_RE.search(head) or _XML_DECL_RE.search(head)
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+def _bom(payload: bytes) -> str | None:
+    for bom, name in _BOMS:
+        if payload.startswith(bom):
+            return name
+    return None
+
+
+def _decode_declared(payload: bytes, charset: str, tolerant: bool = True) -> str | None:
+    """Strict decode; else, if ``tolerant``, a decode with replacement when errors are rare (TOLERATED_ERRORS_*)."""
+    try:
+        return payload.decode(charset)
+    except UnicodeDecodeError:
+        if not tolerant:
+            return None
+    except LookupError:
+        return None
+    text = payload.decode(charset, "replace")
+    allowed = max(TOLERATED_ERRORS_MIN, int(len(payload) * TOLERATED_ERRORS_PER_BYTE))
+    return text if text.count("\ufffd") <= allowed else None
+
+
+def _detect(payload: bytes) -> str | None:
+    from charset_normalizer import from_bytes  # lazy: ~100 ms import, rarely needed
+
+    best = from_bytes(payload[:DETECT_SAMPLE_BYTES]).best()
+    return normalize_charset(best.encoding) if best is not None else None
+
+
+def is_mostly_replacement(text: str) -> bool:
+    n_repl = text.count("\ufffd")
+    if n_repl < UNDECODABLE_MIN_REPLACEMENTS:
+        return False
+    n_non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    return n_repl > UNDECODABLE_REPLACEMENT_RATIO * n_non_ascii
+
+
+def decode_html(payload: bytes, header_charset: str | None = None) -> Decoded | None:
+    """Decode an HTML payload (see module docstring for the order). None when it is mostly undecodable."""
+    # (codec, source, tolerate a few errors), tried in order; codec "?" runs charset detection
+    candidates: list[tuple[str, str, bool]] = []
+    bom = _bom(payload)
+    if bom:
+        candidates.append((bom, "detected", True))
+    declared = normalize_charset(header_charset)
+    meta = normalize_charset(meta_charset(payload))
+    if meta and meta.startswith("utf-16"):
+        meta = "utf-8"  # a meta tag readable as ASCII cannot be UTF-16: WHATWG reads it as UTF-8
+    if declared == WEAK_HEADER_CHARSET and not payload.isascii():
+        # Servers (Tomcat, many PHP setups) send "ISO-8859-1" by default, and cp1252 decodes almost any bytes: a
+        # Chinese page would become mojibake. The page's meta tag, valid UTF-8, or detection finding a CJK
+        # multi-byte encoding are better witnesses; a single-byte guess is not better than the header.
+        if meta and meta != declared:
+            candidates.append((meta, "meta", True))
+        candidates += [("utf-8", "detected", False), ("?cjk", "detected", False), (declared, "http_header", False)]
+    else:
+        if declared:
+            candidates.append((declared, "http_header", True))
+        if meta:
+            candidates.append((meta, "meta", True))
+        candidates.append(("utf-8", "detected", False))
+    candidates.append(("?", "detected", True))
+
+    result = None
+    detected: list[str | None] = []  # detection runs at most once
+    for charset, source, tolerant in candidates:
+        if charset.startswith("?"):
+            cjk_only = charset == "?cjk"
+            if not detected:
+                detected.append(_detect(payload))
+            charset = detected[0]
+            if charset is None or (cjk_only and charset not in CJK_MULTIBYTE):
+                continue
+        text = _decode_declared(payload, charset, tolerant)
+        if text is not None:
+            result = Decoded(text, charset, source)
+            break
+    if result is None:
+        result = Decoded(payload.decode("utf-8", "replace"), "utf-8", "default")
+
+    text = result.text
+    text = text.removeprefix("\ufeff")
+    text = text.replace("\x00", "")
+    if is_mostly_replacement(text):
+        return None
+    return Decoded(text, result.charset, result.charset_source)
+
+
+# --- content sniffing -------------------------------------------------------------------------------------------
+
+# Magic numbers of formats served as text/html by misconfigured servers (WHATWG MIME Sniffing, section 7).
+_BINARY_MAGIC = (
+    b"%PDF-",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"\xff\xd8\xff",  # JPEG
+    b"PK\x03\x04",  # zip, docx, xlsx, apk
+    b"\x1f\x8b\x08",  # gzip left undecoded
+    b"Rar!\x1a\x07",
+    b"7z\xbc\xaf\x27\x1c",
+    b"\x00\x00\x01\x00",  # ico
+    b"OggS\x00",
+    b"ID3",  # mp3
+    b"wOFF",
+    b"wOF2",
+    b"\xd0\xcf\x11\xe0",  # OLE2: doc, xls
+    b"\x7fELF",
+    b"MZ\x90\x00",  # exe
+)
+_RIFF_RE = re.compile(rb"^RIFF....(WEBP|WAVE|AVI )", re.DOTALL)
+_MP4_RE = re.compile(rb"^....ftyp", re.DOTALL)
+# WHATWG "binary data byte": control bytes that never occur in text.
+_BINARY_BYTES = bytes(list(range(0x09)) + [0x0B] + list(range(0x0E, 0x1B)) + list(range(0x1C, 0x20)))
+_BINARY_TABLE = bytes.maketrans(b"", b"")
+SNIFF_BYTES = 4096
+# Real HTML has no control bytes, but a few stray NULs or \x1a in a template happen; 5% of the first 4 KB is far
+# above that and far below the ~30% of compressed or image data.
+BINARY_CONTROL_RATIO = 0.05
+
+# WHATWG MIME sniffing: "text/html" patterns, each followed by a space or '>' (a tag-terminating byte).
+_HTML_START_RE = re.compile(
+    rb"^\s*<(!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[\s>]",
+    re.IGNORECASE,
+)
+_HTML_ANYWHERE_RE = re.compile(rb"<(html|head|body|title|meta|div|p|table)[\s>]", re.IGNORECASE)
+
+
+def is_binary(payload: bytes) -> bool:
+    """True for payloads that are not text at all (images, PDFs, archives, compressed data)."""
+    if _bom(payload) in ("utf-16", "utf-32"):
+        return False
+    head = payload[:SNIFF_BYTES]
+    if head.startswith(_BINARY_MAGIC) or _RIFF_RE.match(head) or _MP4_RE.match(head):
+        return True
+    n_ctrl = len(head) - len(head.translate(_BINARY_TABLE, _BINARY_BYTES))
+    return n_ctrl > BINARY_CONTROL_RATIO * len(head)
+
+
+def sniff_html(payload: bytes) -> bool:
+    """True if a payload without a usable content type looks like HTML."""
+    head = payload[:SNIFF_BYTES]
+    bom = _bom(head)
+    if bom:
+        head = head.decode(bom, "replace").encode("utf-8", "replace")
+        head = head.lstrip(b"\xef\xbb\xbf")
+    return bool(_HTML_START_RE.match(head) or _HTML_ANYWHERE_RE.search(head))

@@ -1,0 +1,101 @@
+"""Golden end-to-end test: `curate run pipelines/web_zh.yaml` on the bundled sample crawl.
+
+Checks the foundation's acceptance points against the crawl's own MANIFEST.json (what each page is meant to
+exercise): language filtering, GBK/Big5 decoding, traditional -> simplified, records on disk, determinism.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import opencc
+import pyarrow.parquet as pq
+import pytest
+
+from curation.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+PIPELINE = REPO / "pipelines" / "web_zh.yaml"
+SAMPLE = json.loads((REPO / "pipelines" / "sample_crawl" / "MANIFEST.json").read_text(encoding="utf-8"))
+T2S = opencc.OpenCC("t2s")
+
+
+def hashes(out: Path) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("web_zh") / "out"
+    assert main(["run", str(PIPELINE), "--output", str(out), "--workers", "2", "--no-progress"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def kept(run_dir) -> dict[str, dict]:
+    rows = pq.read_table(run_dir / "kept").to_pylist()
+    return {json.loads(r["metadata"])["url"]: {**r, "meta": json.loads(r["metadata"])} for r in rows}
+
+
+def pages_with(tag: str) -> dict[str, dict]:
+    return {url: p for url, p in SAMPLE["pages"].items() if tag in p["tags"]}
+
+
+def test_outputs_written(run_dir):
+    assert list((run_dir / "kept").glob("*.parquet"))
+    assert list((run_dir / "removed" / "langid").glob("*.parquet"))
+    stats = json.loads((run_dir / "stats.json").read_text())
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert [s["stage"] for s in stats["stages"]] == ["extract", "normalize", "langid"]
+    assert stats["output"]["docs"] == manifest["totals"]["num_docs"] > 200
+    assert stats["ingest"]["skipped"]["non_html"] == len(pages_with("non_html"))
+    for shard in manifest["shards"] + [s for v in manifest["removed"].values() for s in v]:
+        assert hashlib.sha256((run_dir / shard["path"]).read_bytes()).hexdigest() == shard["sha256"]
+
+
+def test_only_chinese_survives(kept):
+    assert kept and {d["meta"]["lang"] for d in kept.values()} == {"zh"}
+    for tag in ("en", "ja", "ko"):
+        assert pages_with(tag), tag
+        assert not set(pages_with(tag)) & set(kept), f"a {tag} page survived langid"
+
+
+def test_removed_documents_keep_their_reason(run_dir):
+    removed = pq.read_table(run_dir / "removed" / "langid").to_pylist()
+    assert removed and all(r["reason"] in {"lang_not_kept", "low_lang_score", "no_text"} for r in removed)
+    urls = {json.loads(r["metadata"])["url"] for r in removed}
+    assert set(pages_with("ja")) <= urls and set(pages_with("ko")) <= urls
+
+
+@pytest.mark.parametrize("tag", ["gbk", "big5"])
+def test_legacy_encodings_decode_to_correct_chinese(kept, tag):
+    pages = {u: p for u, p in pages_with(tag).items() if p.get("probe") and u in kept}
+    assert len(pages) >= 3, f"too few {tag} pages kept"
+    for url, page in pages.items():
+        assert T2S.convert(page["probe"]) in kept[url]["text"], (url, page["encoding"])
+        assert "\ufffd" not in kept[url]["text"]
+
+
+def test_no_traditional_character_remains(kept):
+    for url, doc in kept.items():
+        assert T2S.convert(doc["text"]) == doc["text"], url
+    hant = [u for u in pages_with("zh_hant") if u in kept]
+    assert len(hant) >= 10
+    assert all(kept[u]["meta"]["orig_script"] == "Hant" for u in hant)
+
+
+def test_fullwidth_ascii_made_halfwidth(kept):
+    pages = [u for u in pages_with("fullwidth") if u in kept]
+    assert pages
+    for url in pages:
+        assert not any("\uff10" <= c <= "\uff19" or "\uff21" <= c <= "\uff5a" for c in kept[url]["text"]), url
+
+
+def test_same_shards_with_one_worker(run_dir, tmp_path):
+    out = tmp_path / "w1"
+    assert main(["run", str(PIPELINE), "--output", str(out), "--workers", "1", "--no-progress"]) == 0
+    assert hashes(out) == hashes(run_dir)
+    a = json.loads((out / "manifest.json").read_text())
+    b = json.loads((run_dir / "manifest.json").read_text())
+    assert a["shards"] == b["shards"] and a["config_hash"] == b["config_hash"]
