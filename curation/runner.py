@@ -69,6 +69,19 @@ def build_pipeline(cfg: PipelineConfig, output: Path, limit: int | None = None) 
     return steps
 
 
+def code_fingerprint() -> str:
+    """sha256 over curate's own source files: finished tasks are reused only by the same config AND the same code
+    (an upgraded stage must not silently keep stale output). ~100 small files, a few ms."""
+    import hashlib
+
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and f.suffix in (".py", ".txt", ".json", ".yaml", ".tsv") and "__pycache__" not in f.parts:
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def _prepare_output(output: Path, config_hash: str, fresh: bool) -> bool:
     """Clear outputs of a different config (or on --fresh). Returns True when resuming finished tasks."""
     marker = output / "logs" / "config_hash"
@@ -191,7 +204,7 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
 
     output = cfg.output
     output.mkdir(parents=True, exist_ok=True)
-    resolved_hash = cfg.config_hash() if limit is None else f"{cfg.config_hash()}:limit={limit}"
+    resolved_hash = f"{cfg.config_hash()}:limit={limit}:code={code_fingerprint()}"
     _prepare_output(output, resolved_hash, fresh)
     pipeline = build_pipeline(cfg, output, limit)
     from loguru import logger

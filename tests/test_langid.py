@@ -6,7 +6,6 @@ from datatrove.data import Document
 
 from curation.langid import fasttext_compat
 from curation.langid.fasttext_lid import LangId
-from curation.langid.script import han_script
 
 SAMPLES = {
     "zh": "今天的天气很好，我们一起去公园散步，然后在湖边的小饭馆吃了午饭。",
@@ -66,9 +65,8 @@ def test_annotate_only_keeps_everything():
 
 
 def test_script_detection():
-    assert han_script("這個軟體的網路連線很穩定，資訊與設計都很專業。") == "Hant"
-    assert han_script("这个软件的网络连接很稳定，信息与设计都很专业。") == "Hans"
-    assert han_script("no han characters") == "none"
+    _, docs = run(LangId(), ["这个软件的网络连接很稳定，信息与设计都很专业。"])
+    assert docs[0].metadata["script"] == "Hans"
     _, docs = run(LangId(), ["這個軟體的網路連線很穩定，資訊與設計都很專業。"])
     assert docs[0].metadata["script"] == "Hant"
 

@@ -99,3 +99,11 @@ def test_same_shards_with_one_worker(run_dir, tmp_path):
     a = json.loads((out / "manifest.json").read_text())
     b = json.loads((run_dir / "manifest.json").read_text())
     assert a["shards"] == b["shards"] and a["config_hash"] == b["config_hash"]
+
+
+def test_mojibake_pages_repaired(kept):
+    pages = pages_with("mojibake")
+    assert pages
+    for url, page in pages.items():
+        assert url in kept, f"mojibake page lost: {url}"
+        assert T2S.convert(page["probe"]) in kept[url]["text"], url

@@ -2,7 +2,8 @@
 
 In: documents with text. Out: metadata ``lang`` (ISO 639 code as lid.176 labels it: ``zh``, ``en``, ``ja``,
 ``ko``, ``yue``, ...), ``lang_score`` (probability of the top label) and, for ``zh``/``yue``/``wuu``,
-``script`` (``Hans`` / ``Hant``, from OpenCC, see ``script.py``).
+``script`` (``Hans`` / ``Hant``: the share of traditional-only characters, see ``normalize/script.py``; after
+``normalize: {script: to_simplified}`` it is ``Hans``, and ``orig_script`` keeps the page's own script).
 Keep-list ``languages`` (omitted: annotate only, keep everything) and ``min_score``.
 
 Reason codes: ``lang_not_kept`` (top language not in ``languages``), ``low_lang_score`` (top language kept
@@ -17,7 +18,7 @@ from __future__ import annotations
 from datatrove.data import Document
 
 from curation.langid import fasttext_compat
-from curation.langid.script import han_script
+from curation.normalize.script import HanScript
 from curation.registry import register
 from curation.stage import CurateStage
 
@@ -50,9 +51,13 @@ class LangId(CurateStage):
         self.max_chars = max_chars
         self.detect_script = detect_script
         self._model = None
+        self._script = None
 
     def setup(self) -> None:
         self._model = fasttext_compat.load_model(str(fasttext_compat.lid176_path()))
+        if self.detect_script:
+            self._script = HanScript()
+            self._script.setup()
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text[: self.max_chars]
@@ -63,7 +68,8 @@ class LangId(CurateStage):
         doc.metadata["lang"] = lang
         doc.metadata["lang_score"] = round(score, 4)
         if self.detect_script and lang in CHINESE_LABELS:
-            doc.metadata["script"] = han_script(text)
+            script = self._script.detect(text)
+            doc.metadata["script"] = script if script in ("Hans", "Hant") else "Hans"
         if self.languages is None:
             return True
         if lang not in self.languages:

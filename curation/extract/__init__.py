@@ -1,0 +1,1 @@
+"""HTML -> main text: the ``extract`` stage (``html.py``) and its trafilatura wrapper (``engines.py``)."""
