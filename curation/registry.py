@@ -21,6 +21,14 @@ STAGE_MODULES: dict[str, str] = {
     "extract": "curation.extract.html",
     "normalize": "curation.normalize.text",
     "langid": "curation.langid.fasttext_lid",
+    "clean_lines": "curation.filter.boilerplate_lines",
+    "quality": "curation.filter.quality",
+    "toxicity": "curation.filter.toxicity",
+    "classifier": "curation.filter.classifier",
+    "pii": "curation.filter.pii",
+    "exact_dedup": "curation.dedup.exact_dedup",
+    "minhash_dedup": "curation.dedup.minhash_dedup",
+    "sentences": "curation.segment.sentences",
 }
 
 _REGISTRY: dict[str, type] = {}

@@ -5,7 +5,8 @@ Output directory layout:
     removed/<stage>/         removed documents with their reason
     stats.json               per stage: docs and chars in / kept / removed by reason, wall time
     manifest.json            the shard set: config, inputs with sha256, shards with sha256 and counts
-    logs/                    datatrove logs, per-task stats and completion markers (resume)
+    logs/<phase>/            datatrove logs, per-task stats and completion markers (resume), one per phase
+    work/                    intermediates of multi-pass stages (dedup): parked documents, band hashes, clusters
     ingest_errors/           per-task reports of skipped input records, merged into stats.json
 """
 
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import shutil
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -50,23 +51,77 @@ def stage_dir_keys(cfg: PipelineConfig) -> list[tuple[str, str]]:
     return keys
 
 
-def build_pipeline(cfg: PipelineConfig, output: Path, limit: int | None = None) -> list:
-    from curation.write.parquet_shards import LimitPerTask, ParquetShardSink, ShardWriter
+@dataclass
+class Phase:
+    """One datatrove executor run. ``roles`` says what each step is, for stats: ``("ingest",)``, ``("stage", i)``
+    (the i-th pipeline stage's document-level step), ``("pass", i)`` (a helper pass of stage i: time only),
+    ``("writer",)`` or ``("other",)``."""
+
+    name: str
+    steps: list
+    tasks: int
+    roles: list[tuple]
+
+
+def _is_composite(stage) -> bool:
+    """Composite stages (dedup) expand into executor passes: ``passes(work_dir) -> [DedupPass(name, step, tasks)]``."""
+    return callable(getattr(stage, "passes", None))
+
+
+def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) -> list[Phase]:
+    """Expand the pipeline into executor phases.
+
+    A pipeline without composite stages is one phase: ingest -> stages -> writer. Each composite stage (e.g.
+    ``minhash_dedup``) splits it: the documents phase runs the stages before it plus its signature pass and writes
+    the documents to ``work/segN/``; its global passes (buckets, clusters) run as their own phases; the next
+    documents phase reads ``work/segN/`` back (same task -> same files, same order) and starts with its filter.
+    """
+    from curation.write.parquet_shards import (
+        IntermediateReader,
+        IntermediateWriter,
+        LimitPerTask,
+        ParquetShardSink,
+        ShardWriter,
+    )
+
+    def removed_sink(key: str):
+        if not cfg.writer.write_removed:
+            return None
+        return ParquetShardSink(str(output / "removed" / key), cfg.writer.max_shard_bytes, cfg.writer.compression,
+                                stage=key)
 
     ingest_cls = registry.get_stage("ingest")
     steps: list = [ingest_cls(**cfg.input, _files=cfg.input_files, _report_dir=str(output))]
+    roles: list[tuple] = [("ingest",)]
     if limit is not None:
         steps.append(LimitPerTask(limit))
-    for spec, (key, _) in zip(cfg.stages, stage_dir_keys(cfg)):
+        roles.append(("other",))
+    phases: list[Phase] = []
+    seg = 0
+    for i, (spec, (key, _)) in enumerate(zip(cfg.stages, stage_dir_keys(cfg))):
         stage = registry.get_stage(spec.stage_id)(**spec.params)
-        if cfg.writer.write_removed:
-            stage.exclusion_writer = ParquetShardSink(
-                str(output / "removed" / key), cfg.writer.max_shard_bytes, cfg.writer.compression, stage=key
-            )
-        steps.append(stage)
+        if not _is_composite(stage):
+            stage.exclusion_writer = removed_sink(key)
+            steps.append(stage)
+            roles.append(("stage", i))
+            continue
+        passes = stage.passes(str(output / "work" / key))
+        *global_passes, doc_filter = passes[1:]
+        # documents phase ends with the composite's first pass, then parks the documents
+        steps += [passes[0].step, IntermediateWriter(str(output / "work" / f"seg{seg}"))]
+        roles += [("pass", i), ("other",)]
+        phases.append(Phase(f"{len(phases):02d}_documents", steps, cfg.tasks, roles))
+        for p in global_passes:
+            phases.append(Phase(f"{len(phases):02d}_{key}.{p.name}", [p.step], p.tasks or cfg.tasks, [("pass", i)]))
+        doc_filter.step.exclusion_writer = removed_sink(key)
+        steps = [IntermediateReader(str(output / "work" / f"seg{seg}")), doc_filter.step]
+        roles = [("other",), ("stage", i)]
+        seg += 1
     steps.append(ShardWriter(str(output), cfg.writer.max_shard_bytes, cfg.writer.compression,
                              progress_dir=str(output / "logs" / "progress")))
-    return steps
+    roles.append(("writer",))
+    phases.append(Phase(f"{len(phases):02d}_documents", steps, cfg.tasks, roles))
+    return phases
 
 
 def code_fingerprint() -> str:
@@ -87,7 +142,7 @@ def _prepare_output(output: Path, config_hash: str, fresh: bool) -> bool:
     marker = output / "logs" / "config_hash"
     previous = marker.read_text().strip() if marker.is_file() else None
     if fresh or (previous is not None and previous != config_hash) or (previous is None and output.exists()):
-        for sub in ("kept", "removed", "logs", "ingest_errors"):
+        for sub in ("kept", "removed", "logs", "ingest_errors", "work"):
             shutil.rmtree(output / sub, ignore_errors=True)
         for f in ("stats.json", "manifest.json"):
             (output / f).unlink(missing_ok=True)
@@ -101,31 +156,27 @@ def _metric_total(v: Any) -> float:
     return v.get("total", 0) if isinstance(v, dict) else (v or 0)
 
 
-def aggregate_stats(cfg: PipelineConfig, output: Path, wall_time_s: float | None, has_limit: bool = False) -> dict:
-    """Merge datatrove's per-task stats and ingest error reports into curate's stats.json."""
-    per_step: list[dict[str, float]] = []
-    per_step_time: list[float] = []
-    for f in sorted((output / "logs" / "stats").glob("*.json")):
-        steps = json.loads(f.read_text())
-        for i, step in enumerate(steps):
-            if len(per_step) <= i:
-                per_step.append(defaultdict(float))
-                per_step_time.append(0.0)
-            for k, v in step.get("stats", {}).items():
-                per_step[i][k] += _metric_total(v)
-            per_step_time[i] += _metric_total(step.get("time_stats"))
+def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall_time_s: float | None) -> dict:
+    """Merge datatrove's per-task stats of every phase and the ingest error reports into curate's stats.json."""
+    by_role: dict[tuple, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    time_by_role: dict[tuple, float] = defaultdict(float)
+    for phase in phases:
+        for f in sorted((output / "logs" / phase.name / "stats").glob("*.json")):
+            for step, role in zip(json.loads(f.read_text()), phase.roles):
+                key = ("stage", role[1]) if role[0] == "pass" else role
+                if role[0] != "pass":
+                    for k, v in step.get("stats", {}).items():
+                        by_role[key][k] += _metric_total(v)
+                time_by_role[key] += _metric_total(step.get("time_stats"))
 
-    # ingest errors by file
     files: dict[str, dict] = {}
     examples: list[dict] = []
     for f in sorted((output / "ingest_errors").glob("*.json")):
         rep = json.loads(f.read_text())
-        for path, d in rep.get("files", {}).items():
-            files[path] = d
+        files.update(rep.get("files", {}))
         examples.extend(rep.get("examples", []))
 
-    offset = 2 if has_limit else 1  # the --limit step sits between ingest and the first stage
-    ingest = per_step[0] if per_step else {}
+    ingest = by_role[("ingest",)]
     skipped = {k.split(".", 1)[1]: int(v) for k, v in sorted(ingest.items()) if k.startswith("skipped.")}
     stats: dict[str, Any] = {
         "format_version": STATS_FORMAT_VERSION,
@@ -133,26 +184,27 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, wall_time_s: float | None
         "config_hash": cfg.config_hash(),
         "wall_time_s": round(wall_time_s, 3) if wall_time_s is not None else None,
         "tasks": cfg.tasks,
+        "phases": [{"name": p.name, "tasks": p.tasks} for p in phases],
         "ingest": {
             "files": len(cfg.input_files),
             "records_read": int(ingest.get("records_read", 0)),
             "docs_out": int(ingest.get("docs_out", 0)),
             "bytes_in": int(ingest.get("bytes_in", 0)),
             "skipped": skipped,
-            "time_s": round(per_step_time[0], 3) if per_step_time else 0.0,
+            "time_s": round(time_by_role[("ingest",)], 3),
             "by_file": files,
             "examples": examples[:50],
         },
         "stages": [],
     }
-    for (key, stage_id), i in zip(stage_dir_keys(cfg), range(offset, offset + len(cfg.stages))):
-        s = per_step[i] if i < len(per_step) else {}
+    base = {"docs_in", "chars_in", "kept", "chars_kept", "removed"}
+    for i, (key, stage_id) in enumerate(stage_dir_keys(cfg)):
+        s = by_role[("stage", i)]
         removed = {}
         for k, v in sorted(s.items()):
             if k.startswith("removed."):
                 reason = k.split(".", 1)[1]
                 removed[reason] = {"docs": int(v), "chars": int(s.get(f"chars_removed.{reason}", 0))}
-        base = {"docs_in", "chars_in", "kept", "chars_kept", "removed"}
         counters = {k: int(v) for k, v in sorted(s.items())
                     if k not in base and not k.startswith(("removed.", "chars_removed.", "doc_len"))}
         stats["stages"].append({
@@ -164,24 +216,26 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, wall_time_s: float | None
             "chars_kept": int(s.get("chars_kept", 0)),
             "removed": int(s.get("removed", 0)),
             "removed_by_reason": removed,
-            "time_s": round(per_step_time[i], 3) if i < len(per_step_time) else 0.0,
+            "time_s": round(time_by_role[("stage", i)], 3),
             "counters": counters,
         })
-    w = per_step[-1] if per_step else {}
+    w = by_role[("writer",)]
     stats["output"] = {"docs": int(w.get("docs_written", 0)), "chars": int(w.get("chars_written", 0))}
     return stats
 
 
-def _progress_thread(output: Path, tasks: int, stop: threading.Event, console) -> threading.Thread:
+def _progress_thread(output: Path, phases: list[Phase], stop: threading.Event, console) -> threading.Thread:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    total = sum(p.tasks for p in phases)
 
     def loop():
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[docs]} docs written"), TimeElapsedColumn(),
                       console=console, transient=False) as bar:
-            t = bar.add_task("tasks", total=tasks, docs=0)
+            t = bar.add_task("tasks", total=total, docs=0)
             while True:
-                done = len(list((output / "logs" / "completions").glob("*")))
+                done = sum(len(list((output / "logs" / p.name / "completions").glob("*"))) for p in phases)
                 docs = 0
                 for f in (output / "logs" / "progress").glob("[0-9]*"):
                     try:
@@ -206,35 +260,42 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
     output.mkdir(parents=True, exist_ok=True)
     resolved_hash = f"{cfg.config_hash()}:limit={limit}:code={code_fingerprint()}"
     _prepare_output(output, resolved_hash, fresh)
-    pipeline = build_pipeline(cfg, output, limit)
+    phases = build_phases(cfg, output, limit)
     from loguru import logger
 
     logger.remove()  # datatrove re-adds an INFO console handler on import; the CLI owns the console
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
-    executor = CurateLocalExecutor(
-        pipeline, tasks=cfg.tasks, workers=max(1, min(workers, cfg.tasks)), logging_dir=str(output / "logs"),
-        skip_completed=True,
-    )
+    executors = [
+        CurateLocalExecutor(p.steps, tasks=p.tasks, workers=max(1, min(workers, p.tasks)),
+                            logging_dir=str(output / "logs" / p.name), skip_completed=True)
+        for p in phases
+    ]
+    reused = sum(p.tasks - len(ex.get_incomplete_ranks()) for p, ex in zip(phases, executors))
     stop = threading.Event()
-    th = _progress_thread(output, cfg.tasks, stop, console) if progress else None
-    reused = cfg.tasks - len(executor.get_incomplete_ranks())
+    th = _progress_thread(output, phases, stop, console) if progress else None
     t0 = time.perf_counter()
     try:
-        executor.run()
-    except Exception as e:  # a task raised: datatrove logged the traceback into logs/logs/
-        raise RunError(f"pipeline '{cfg.name}' failed: {type(e).__name__}: {e} (task logs: {output}/logs/logs/)")
+        for phase, ex in zip(phases, executors):  # in order: each phase reads what the previous one wrote
+            try:
+                ex.run()
+            except Exception as e:  # a task raised: datatrove logged the traceback into the phase's logs/
+                raise RunError(f"pipeline '{cfg.name}' failed in phase {phase.name}: {type(e).__name__}: {e} "
+                               f"(task logs: {output}/logs/{phase.name}/logs/)") from None
+            missing = ex.get_incomplete_ranks(skip_completed=True)
+            if missing:
+                raise RunError(f"{len(missing)} task(s) of phase {phase.name} did not complete: {missing[:10]} "
+                               f"(see {output}/logs/{phase.name}/logs/)")
     finally:
         stop.set()
         if th:
             th.join()
     wall = time.perf_counter() - t0
-    missing = executor.get_incomplete_ranks(skip_completed=True)
-    if missing:
-        raise RunError(f"{len(missing)} task(s) did not complete: {missing[:10]} (see {output}/logs/logs/)")
 
-    stats = aggregate_stats(cfg, output, wall, has_limit=limit is not None)
+    stats = aggregate_stats(cfg, output, phases, wall)
     stats["tasks_reused"] = reused  # finished by an earlier invocation of the same config (resume)
-    input_hashes = [{"path": os.path.relpath(p), "sha256": sha256_file(p), "bytes": Path(p).stat().st_size} for p in cfg.input_files]
+    stats["tasks_total"] = sum(p.tasks for p in phases)
+    input_hashes = [{"path": os.path.relpath(p), "sha256": sha256_file(p), "bytes": Path(p).stat().st_size}
+                    for p in cfg.input_files]
     manifest = build_manifest(cfg, output, stage_dir_keys(cfg), input_hashes)
     if limit is not None:
         manifest["limit"] = limit

@@ -90,7 +90,7 @@ def test_rerun_resumes_and_changed_config_starts_over(pipeline, tmp_path, capsys
     out = tmp_path / "out"
     assert main(["run", str(pipeline), "-w", "2", "--no-progress"]) == 0
     first = shard_hashes(out)
-    (out / "logs" / "completions" / "00001").unlink()  # as if task 1 had been killed
+    (out / "logs" / "00_documents" / "completions" / "00001").unlink()  # as if task 1 had been killed
     (out / "kept" / "00001_0000.parquet").unlink()
     assert main(["run", str(pipeline), "-w", "2", "--no-progress"]) == 0
     assert "2 of 3 tasks reused" in capsys.readouterr().err
@@ -120,3 +120,52 @@ def test_output_override_and_help(pipeline, tmp_path, capsys):
     assert main(["run", str(pipeline), "--output", str(other), "--no-progress"]) == 0
     assert (other / "manifest.json").is_file()
     assert main(["run", str(tmp_path / "missing.yaml")]) == 2
+
+
+def _dedup_pipeline(tmp_path: Path, tasks: int) -> Path:
+    base = ("城市书房遍地开花，广州人读书有了新去处。记者从广州市文化广电旅游局了解到，全市已建成城市书房一百多家，"
+            "覆盖所有行政区。市民只需刷身份证就能借书还书，每天开放到晚上十点。")
+    other = ("南坪村发展特色种植，柑橘年产值突破五千万元。为了减少化肥农药用量，当地推广了绿色防控技术，"
+             "农技人员定期下田指导，村民的收入比去年增加了三成。")
+    records = []
+    for k in range(3):
+        records.append([
+            {"id": f"f{k}-orig", "text": f"{base}第{k}期报道。" if k else base},  # k=0 original, k>0 near copies
+            {"id": f"f{k}-exact", "text": other},  # exact duplicates across files
+            {"id": f"f{k}-uniq", "text": f"这是第{k}份完全不同的材料，讲的是{'山川河流星辰大海'[k * 2:k * 2 + 2]}的故事，"
+                                          f"{'春夏秋'[k]}天的时候大家一起出门观察记录，写下了许多细致的笔记。" * 3},
+        ])
+    for k, recs in enumerate(records):
+        write_jsonl(tmp_path / f"part{k}.jsonl", recs)
+    p = tmp_path / f"dedup{tasks}.yaml"
+    p.write_text(f"""\
+name: dedup
+input: {{format: jsonl, paths: ["part*.jsonl"]}}
+output: {tmp_path / f"out{tasks}"}
+tasks: {tasks}
+stages:
+  - exact_dedup: {{}}
+  - minhash_dedup: {{threshold: 0.7}}
+""", encoding="utf-8")
+    return p
+
+
+def test_multi_pass_dedup_in_pipeline(tmp_path):
+    runs = {}
+    for tasks in (1, 3):
+        cfg = load_pipeline(_dedup_pipeline(tmp_path, tasks))
+        res = run_pipeline(cfg, workers=2, progress=False)
+        kept = pq.read_table(res.output / "kept").to_pylist()
+        runs[tasks] = {r["id"]: json.loads(r["metadata"]) for r in kept}
+        removed_exact = pq.read_table(res.output / "removed" / "exact_dedup").to_pylist()
+        removed_near = pq.read_table(res.output / "removed" / "minhash_dedup").to_pylist()
+        assert sorted(r["id"] for r in removed_exact) == ["f1-exact", "f2-exact"]
+        assert {r["reason"] for r in removed_near} == {"near_duplicate"}
+        assert all(json.loads(r["metadata"])["dup_of"] == "f0-orig" for r in removed_near)
+        stats = res.stats
+        assert [s["stage"] for s in stats["stages"]] == ["exact_dedup", "minhash_dedup"]
+        assert stats["stages"][0]["removed_by_reason"]["exact_duplicate"]["docs"] == 2
+        assert stats["output"]["docs"] == len(kept) == res.manifest["totals"]["num_docs"]
+        assert len(stats["phases"]) == 7  # documents, buckets, clusters x2 stages, final documents
+    assert runs[1] == runs[3]  # same survivors and cluster metadata whatever the task count
+    assert runs[1]["f0-orig"]["dup_cluster_size"] == 3 and "f1-orig" not in runs[1]

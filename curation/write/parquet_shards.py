@@ -153,6 +153,45 @@ class ShardWriter(PipelineStep):
         return iter(())
 
 
+class IntermediateWriter(PipelineStep):
+    """Parks a task's documents between the phases of a multi-pass stage: ``{folder}/{task:05d}_{part:04d}.parquet``
+    (kept-document schema; zstd level default). Read back by ``IntermediateReader`` of the same task."""
+
+    name = "park"
+    type = "curate"
+
+    def __init__(self, folder: str, max_shard_bytes: int = 256 * 1024 * 1024):
+        super().__init__()
+        self.folder = folder
+        self.max_shard_bytes = max_shard_bytes
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        sink = ParquetShardSink(self.folder, self.max_shard_bytes, "zstd")
+        sink._start_task(rank)
+        with sink:
+            for doc in data or ():
+                sink.write(doc, rank)
+        return iter(())
+
+
+class IntermediateReader(PipelineStep):
+    """Reads back what ``IntermediateWriter`` parked for this task, in the same order, metadata included."""
+
+    name = "unpark"
+    type = "curate"
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for path in sorted(glob.glob(os.path.join(self.folder, f"{rank:05d}_*.parquet"))):
+            pf = pq.ParquetFile(path)
+            for batch in pf.iter_batches(batch_size=ROWS_PER_GROUP):
+                for doc_id, text, meta in zip(*(batch.column(i).to_pylist() for i in range(3))):
+                    yield Document(text=text, id=doc_id, metadata=json.loads(meta))
+
+
 class LimitPerTask(PipelineStep):
     """Pass at most this task's share of a global ``--limit`` (deterministic split over tasks)."""
 

@@ -1,0 +1,62 @@
+"""``exact_dedup``: remove documents whose normalized text equals an earlier one's; same passes as minhash_dedup.
+
+In: documents with unique ids. Out: one survivor per group of equal normalized texts (``curation.dedup.exact``
+documents the normalizations and the 64-bit hash); kept documents get ``exact_dup_cluster_id`` and
+``exact_dup_cluster_size``; removed ones go to ``removed/exact_dedup/`` with reason ``exact_duplicate`` and
+``dup_of`` = the survivor's id. Documents with nothing left after ``alnum`` normalization are never removed here.
+
+Reason code: ``exact_duplicate``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from curation.dedup.clusters import SURVIVOR_POLICIES
+from curation.dedup.exact import NORMALIZATIONS
+from curation.dedup.passes import BucketPairs, Clusters, DedupPass, DuplicateFilter, ExactSignatures
+from curation.registry import register
+
+REASON = "exact_duplicate"
+
+
+@register("exact_dedup")
+class ExactDedup:
+    """Remove exact duplicates after normalization, keeping one survivor per group.
+
+    Args:
+        normalization: "alnum" compares lower-cased letters and digits only, "whitespace" ignores whitespace,
+            "none" compares the text as is.
+        survivor: which document of a group stays: "first" (smallest id), "longest", "best_quality".
+        quality_key: metadata key of the score for survivor "best_quality", e.g. the classifier stage's quality_model.
+        shards: hash shards = tasks of the bucket pass.
+    """
+
+    def __init__(
+        self,
+        normalization: Literal["none", "whitespace", "alnum"] = "alnum",
+        survivor: Literal["first", "longest", "best_quality"] = "first",
+        quality_key: str = "quality_model",
+        shards: int = 4,
+    ):
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+        if survivor not in SURVIVOR_POLICIES:
+            raise ValueError(f"survivor must be one of {SURVIVOR_POLICIES}, got {survivor!r}")
+        if shards < 1:
+            raise ValueError("shards must be >= 1")
+        self.normalization = normalization
+        self.survivor = survivor
+        self.quality_key = quality_key
+        self.shards = shards
+
+    def passes(self, work_dir: str) -> list[DedupPass]:
+        """The four executor passes; ``work_dir`` holds their intermediate files."""
+        return [
+            DedupPass(
+                "signatures", ExactSignatures(work_dir, self.normalization, self.shards, self.quality_key), None
+            ),
+            DedupPass("buckets", BucketPairs(work_dir, self.shards), self.shards),
+            DedupPass("clusters", Clusters(work_dir, self.shards, self.survivor), 1),
+            DedupPass("filter", DuplicateFilter(work_dir, "exact_dedup", REASON, "exact_dup_"), None),
+        ]

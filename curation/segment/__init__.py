@@ -1,0 +1,1 @@
+"""Segmentation: the ``sentences`` stage (``sentences.py``: Chinese, English and mixed sentence boundaries)."""

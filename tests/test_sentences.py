@@ -1,0 +1,125 @@
+"""Sentence splitting: hard Chinese cases (quotes, ellipses, numbers, URLs, brackets), English, mixed text."""
+
+import itertools
+import json
+
+import pytest
+from datatrove.data import Document
+
+from curation.segment.sentences import Sentences, split_sentences, split_sentences_zh
+
+
+def sents(text):
+    spans = split_sentences(text)
+    assert spans == sorted(spans) and all(text[s:e] == text[s:e].strip() and e > s for s, e in spans)
+    return [text[s:e] for s, e in spans]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # terminators, runs of terminators, semicolons, line breaks
+        ("今天天气很好。我们去公园吧！你觉得呢？", ["今天天气很好。", "我们去公园吧！", "你觉得呢？"]),
+        ("真的吗？！太好了！！！", ["真的吗？！", "太好了！！！"]),
+        ("第一段；分号也算。\n第二行没有标点\n\n第三段。", ["第一段；", "分号也算。", "第二行没有标点", "第三段。"]),
+        # closing quotes and brackets stay with their sentence
+        ("他说：“我不去。”然后走了。", ["他说：“我不去。”", "然后走了。"]),
+        ("「你好。」『再见！』", ["「你好。」", "『再见！』"]),
+        ("“你好。我是小王。”他说。", ["“你好。", "我是小王。”", "他说。"]),
+        # nested quotes: the inner quote closes inside the outer one -> no break
+        ("“他说：‘我不去。’然后走了。”她补充道。", ["“他说：‘我不去。’然后走了。”", "她补充道。"]),
+        ("他问：“你说‘明天见。’是什么意思？”我没回答。", ["他问：“你说‘明天见。’是什么意思？”", "我没回答。"]),
+        # ellipses
+        ("我想……算了。明天再说吧……好吗？", ["我想……", "算了。", "明天再说吧……", "好吗？"]),
+        ("他沉默了⋯⋯很久。", ["他沉默了⋯⋯", "很久。"]),
+        # numbers and decimal points never split
+        ("圆周率约等于3.14。版本v1.2.3发布了！", ["圆周率约等于3.14。", "版本v1.2.3发布了！"]),
+        ("价格是1,000.50元。比去年高了12.5%。", ["价格是1,000.50元。", "比去年高了12.5%。"]),
+        # URLs and e-mail addresses never split; trailing punctuation is not part of them
+        (
+            "请访问https://example.com/a.b?c=1.2!了解详情。然后联系admin@example.com。",
+            ["请访问https://example.com/a.b?c=1.2!了解详情。", "然后联系admin@example.com。"],
+        ),
+        ("见www.example.cn/x. 然后继续。", ["见www.example.cn/x.", "然后继续。"]),
+        # brackets: titles and parentheses protect, unless the bracket closes right after the terminator
+        (
+            "《你好！李焕英》是一部电影。（本文首发于某网站。）下面是正文。",
+            ["《你好！李焕英》是一部电影。", "（本文首发于某网站。）", "下面是正文。"],
+        ),
+        ("我们（包括他。还有她）都去了。", ["我们（包括他。还有她）都去了。"]),
+        ("一个没有闭合的括号（开始。然后结束。", ["一个没有闭合的括号（开始。", "然后结束。"]),
+        # mixed Chinese / English
+        ("我喜欢Python. It is great. 你呢？", ["我喜欢Python.", "It is great.", "你呢？"]),
+        ("用Python.然后用Go。", ["用Python.", "然后用Go。"]),
+        ("他用的是iPhone 15 Pro。价格约为$999.99!很贵。", ["他用的是iPhone 15 Pro。", "价格约为$999.99!", "很贵。"]),
+    ],
+)
+def test_chinese_and_mixed(text, expected):
+    assert sents(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "Mr. Smith went to Washington D.C. on Jan. 5. He arrived at 3.30 p.m. and left.",
+            ["Mr. Smith went to Washington D.C. on Jan. 5.", "He arrived at 3.30 p.m. and left."],
+        ),
+        (
+            'Visit https://example.com/a.b?c=1. It was fine!  Was it? "Yes." She said so.',
+            ["Visit https://example.com/a.b?c=1.", "It was fine!", "Was it?", '"Yes."', "She said so."],
+        ),
+        (
+            "The U.S. economy grew 2.5% in 2023... Then it shrank.",
+            ["The U.S. economy grew 2.5% in 2023...", "Then it shrank."],
+        ),
+        ("J. K. Rowling wrote it. E.g. this one.", ["J. K. Rowling wrote it.", "E.g. this one."]),
+        ("Wait… what happened? Nothing.", ["Wait… what happened?", "Nothing."]),
+        (
+            "It costs approx. two dollars. See Fig. 3 for details.",
+            ["It costs approx. two dollars.", "See Fig. 3 for details."],
+        ),
+        (
+            "Yahoo!Japan is a site. The file is main.py. Done",
+            ["Yahoo!Japan is a site.", "The file is main.py.", "Done"],
+        ),
+    ],
+)
+def test_english(text, expected):
+    assert sents(text) == expected
+
+
+def test_offsets_are_code_points_and_whitespace_is_trimmed():
+    text = "  😀你好。  \n\n  世界！ "
+    spans = split_sentences_zh(text)
+    assert [text[s:e] for s, e in spans] == ["😀你好。", "世界！"] and spans[0] == (2, 6)
+    assert split_sentences("") == [] and split_sentences(" \n ") == []
+
+
+def test_real_prose_round_trip(shared_data):
+    """Every non-space character of real Wikipedia passages lies in exactly one sentence, in order."""
+    lines = (shared_data / "prose_zh_wiki" / "passages.jsonl").read_text(encoding="utf-8").splitlines()[:300]
+    total = 0
+    for line in lines:
+        text = json.loads(line)["text"]
+        spans = split_sentences(text)
+        covered = "".join(text[s:e] for s, e in spans)
+        assert "".join(covered.split()) == "".join(text.split())
+        assert all(e1 <= s2 for (_, e1), (s2, _) in itertools.pairwise(spans))
+        total += len(spans)
+    assert total > 5 * len(lines)  # passages of ~510 characters hold several sentences each
+
+
+@pytest.mark.parametrize("output", ["offsets", "column"])
+def test_stage(output):
+    stage = Sentences(output=output)
+    doc = Document(text="你好。世界！", id="x", metadata={})
+    assert stage.filter(doc) is True
+    assert doc.metadata["sentence_count"] == 2
+    if output == "offsets":
+        assert doc.metadata["sentence_offsets"] == [0, 3, 3, 6]
+    else:
+        assert doc.metadata["sentences"] == ["你好。", "世界！"]
+    json.dumps(doc.metadata)
+    with pytest.raises(ValueError):
+        Sentences(output="spans")
