@@ -19,9 +19,12 @@ A pipeline is a YAML file: an input block (WARC, JSONL or Parquet), an ordered l
 writes stats.json (the funnel per stage) and manifest.json (shards with sha256 and counts).
 
 commands:
-  run        run a pipeline:                 curate run pipelines/web_zh.yaml --workers 2
-  validate   check a pipeline without reading data (exit 2 on problems, naming file, line and key)
-  stages     the stage catalog: each stage's parameters with type, default and doc
+  run         run a pipeline:                 curate run pipelines/web_zh.yaml --workers 2
+  validate    check a pipeline without reading data (exit 2 on problems, naming file, line and key)
+  stages      the stage catalog: each stage's parameters with type, default and doc
+  classifier  train / evaluate fastText classifiers (quality, toxicity) used by the `classifier` stage
+  tokenizer   train / evaluate a tokenizer (SentencePiece or HF tokenizers) on a curated shard set
+  tokenize    turn a shard set into tokenized Arrow shards for the trainer
 """
 
 
@@ -196,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stage", nargs="?", help="show only this stage")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_stages)
+
+    from curation.filter.classifier_cli import add_classifier_commands
+    from curation.tokenize.cli import add_tokenizer_commands
+
+    add_classifier_commands(sub)
+    add_tokenizer_commands(sub)
     return parser
 
 

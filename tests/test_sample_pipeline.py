@@ -47,8 +47,9 @@ def test_outputs_written(run_dir):
     assert list((run_dir / "removed" / "langid").glob("*.parquet"))
     stats = json.loads((run_dir / "stats.json").read_text())
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert [s["stage"] for s in stats["stages"]] == ["extract", "normalize", "langid"]
-    assert stats["output"]["docs"] == manifest["totals"]["num_docs"] > 200
+    assert [s["stage"] for s in stats["stages"]] == ["extract", "normalize", "langid", "clean_lines", "quality",
+                                                     "toxicity", "pii", "exact_dedup", "minhash_dedup"]
+    assert stats["output"]["docs"] == manifest["totals"]["num_docs"] > 180
     assert stats["ingest"]["skipped"]["non_html"] == len(pages_with("non_html"))
     for shard in manifest["shards"] + [s for v in manifest["removed"].values() for s in v]:
         assert hashlib.sha256((run_dir / shard["path"]).read_bytes()).hexdigest() == shard["sha256"]
@@ -107,3 +108,36 @@ def test_mojibake_pages_repaired(kept):
     for url, page in pages.items():
         assert url in kept, f"mojibake page lost: {url}"
         assert T2S.convert(page["probe"]) in kept[url]["text"], url
+
+
+def test_spam_short_and_nav_pages_removed_by_quality(run_dir, kept):
+    removed = {json.loads(r["metadata"])["url"]: r["reason"]
+               for r in pq.read_table(run_dir / "removed" / "quality").to_pylist()}
+    for tag in ("spam", "nav_only"):
+        pages = pages_with(tag)
+        assert pages and not set(pages) & set(kept), f"a {tag} page survived"
+    assert len(set(pages_with("spam")) & set(removed)) >= len(pages_with("spam")) - 2  # a few go at langid
+    news = [u for u, p in SAMPLE["pages"].items() if p["expected"] == "keep"]
+    assert len(set(news) & set(removed)) == 0, "quality removed a page meant to be kept"
+
+
+def test_duplicates_removed_one_survivor_each(run_dir, kept):
+    texts = [d["text"] for d in kept.values()]
+    assert len(texts) == len(set(texts))
+    near = pq.read_table(run_dir / "removed" / "minhash_dedup").to_pylist()
+    exact = pq.read_table(run_dir / "removed" / "exact_dedup").to_pylist()
+    dups = [u for u, p in SAMPLE["pages"].items() if p["expected"] == "drop_dedup"]
+    assert len(near) + len(exact) >= 0.9 * len(dups)
+    survivors = {d["id"] for d in kept.values()}
+    assert all(json.loads(r["metadata"])["dup_of"] in survivors for r in near)
+    assert all(d["meta"]["dup_cluster_size"] >= 1 for d in kept.values())
+
+
+def test_pii_masked(kept):
+    pages = [(u, p) for u, p in pages_with("pii").items() if u in kept]
+    assert pages
+    for url, page in pages:
+        text = kept[url]["text"]
+        for item in page.get("pii_mask", []):
+            value = item["value"] if isinstance(item, dict) else item
+            assert value not in text, (url, value)

@@ -60,7 +60,6 @@ def predict(model, texts: list[str], k: int = 1, threshold: float = 0.0) -> list
     ]
 
 
-
 # --- training (`curate classifier train`): needs the full fastText build, not the predict-only one ------------
 
 REINSTALL_HINT = "pip install --force-reinstall --no-deps fasttext==0.9.3"
@@ -127,8 +126,9 @@ def train_supervised(input_path: str, output_path: str, quantize: dict | None = 
     require_training()
     spec = {"input": str(input_path), "output": str(output_path), "params": params, "quantize": quantize}
     env = {**os.environ, "MALLOC_PERTURB_": "255"}  # see the comment above _TRAIN_CHILD
-    proc = subprocess.run([sys.executable, "-c", _TRAIN_CHILD, json.dumps(spec)], capture_output=True, text=True,
-                          check=False, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", _TRAIN_CHILD, json.dumps(spec)], capture_output=True, text=True, check=False, env=env
+    )
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
         raise RuntimeError(f"fastText training failed: {lines[-1] if lines else f'exit code {proc.returncode}'}")
