@@ -1,0 +1,305 @@
+"""Token shards: Arrow IPC stream files of token ids, a document index, and the tokenized-set manifest.
+
+Layouts (one per `curate tokenize` run):
+- `docs`:   one row per document, columns `id` (string) and `input_ids` (list<uint16|uint32>); a document never
+            spans two shards.
+- `packed`: one column `input_ids` (fixed_size_list<uint16|uint32>[seq_len]); documents (with their EOS/BOS)
+            are concatenated in shard-set order and cut into rows of exactly `seq_len` tokens, rows span
+            documents and documents may continue into the next shard; the last incomplete row is dropped and
+            counted in the manifest (`totals.dropped_tail_tokens`).
+
+Files are Arrow IPC *stream* format (what `datasets.Dataset.from_file` memory-maps), uncompressed so readers
+can memory-map them without copies. Record batches hold a fixed number of rows (`DOC_ROWS_PER_BATCH`, or
+`PACKED_TOKENS_PER_BATCH` tokens) and shards a fixed number of tokens, so the bytes of every file depend only on
+the token stream, never on how the work was split over workers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from curation.manifest import sha256_file
+
+FORMAT_VERSION = 1
+DOC_ROWS_PER_BATCH = 1024
+PACKED_TOKENS_PER_BATCH = 1 << 20  # ~2-4 MB record batches: small enough to stream, large enough to be cheap
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """uint16 when every id fits (vocab <= 65,536), else uint32."""
+    return np.dtype(np.uint16) if vocab_size <= 1 << 16 else np.dtype(np.uint32)
+
+
+def arrow_type(dtype: np.dtype) -> pa.DataType:
+    return pa.uint16() if dtype == np.uint16 else pa.uint32()
+
+
+def add_bos_eos(flat: np.ndarray, lengths: np.ndarray, bos_id: int | None, eos_id: int | None):
+    """Insert BOS before and/or EOS after every document of (flat, lengths), vectorized."""
+    extra = (bos_id is not None) + (eos_id is not None)
+    if not extra:
+        return flat, lengths
+    new_lengths = lengths + extra
+    ends = np.cumsum(new_lengths)
+    starts = ends - new_lengths
+    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=flat.dtype)
+    keep = np.ones(len(out), dtype=bool)
+    if bos_id is not None:
+        out[starts] = bos_id
+        keep[starts] = False
+    if eos_id is not None:
+        out[ends - 1] = eos_id
+        keep[ends - 1] = False
+    out[keep] = flat
+    return out, new_lengths
+
+
+@dataclass
+class ShardRecord:
+    path: str  # relative to the tokenized set's directory
+    sha256: str
+    num_rows: int
+    num_tokens: int
+    num_docs: int  # documents whose first token is in this shard
+    bytes: int
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class TokenShardWriter:
+    """Streams documents' token ids into bounded Arrow shards in one layout; also builds the document index.
+
+    `add(ids, flat, lengths)` takes documents in order (flat ids with BOS/EOS already inserted); `close()` flushes
+    and returns the shard records. Shards are written under a hidden name and renamed when complete.
+    """
+
+    def __init__(
+        self,
+        out_dir: Path,
+        layout: str,
+        dtype: np.dtype,
+        max_shard_tokens: int,
+        seq_len: int | None,
+        schema_metadata: dict[bytes, bytes] | None = None,
+    ):
+        if layout not in ("docs", "packed"):
+            raise ValueError(f"layout must be 'docs' or 'packed', got {layout!r}")
+        if layout == "packed" and not seq_len:
+            raise ValueError("the packed layout needs seq_len")
+        self.out_dir = Path(out_dir)
+        (self.out_dir / "shards").mkdir(parents=True, exist_ok=True)
+        self.layout, self.dtype, self.seq_len = layout, np.dtype(dtype), seq_len
+        if layout == "packed":
+            self.rows_per_batch = max(1, PACKED_TOKENS_PER_BATCH // seq_len)
+            self.rows_per_shard = max(1, max_shard_tokens // seq_len)
+            field = pa.field("input_ids", pa.list_(arrow_type(self.dtype), seq_len), nullable=False)
+            self.schema = pa.schema([field], metadata=schema_metadata)
+        else:
+            self.max_shard_tokens = max_shard_tokens
+            self.schema = pa.schema(
+                [
+                    pa.field("id", pa.string(), nullable=False),
+                    pa.field("input_ids", pa.list_(arrow_type(self.dtype)), nullable=False),
+                ],
+                metadata=schema_metadata,
+            )
+        self.records: list[ShardRecord] = []
+        self._writer = self._sink = self._tmp = None
+        self._shard_rows = self._shard_tokens = self._shard_docs = 0
+        # pending data not yet written
+        self._pending_ids: list[str] = []
+        self._pending_flat: list[np.ndarray] = []
+        self._pending_lengths: list[np.ndarray] = []
+        self._pending_tokens = 0
+        # document index (columns appended per add)
+        self._idx_ids: list[str] = []
+        self._idx_shard: list[np.ndarray] = []
+        self._idx_offset: list[np.ndarray] = []
+        self._idx_length: list[np.ndarray] = []
+        self._stream_pos = 0  # packed: global position of the next token in the stream
+        self.docs_in = 0
+        self.tokens_in = 0
+
+    # -------------------------------------------------------------------------------------------- shard files
+    def _open_shard(self) -> None:
+        n = len(self.records)
+        self._final = self.out_dir / "shards" / f"{n:05d}.arrow"
+        self._tmp = self._final.with_name(f".{self._final.name}.tmp")
+        self._sink = pa.OSFile(str(self._tmp), "wb")
+        self._writer = pa.ipc.new_stream(self._sink, self.schema)
+        self._shard_rows = self._shard_tokens = self._shard_docs = 0
+
+    def _close_shard(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        self._sink.close()
+        os.replace(self._tmp, self._final)
+        self.records.append(
+            ShardRecord(
+                path=self._final.relative_to(self.out_dir).as_posix(),
+                sha256=sha256_file(self._final),
+                num_rows=self._shard_rows,
+                num_tokens=self._shard_tokens,
+                num_docs=self._shard_docs,
+                bytes=self._final.stat().st_size,
+            )
+        )
+        self._writer = None
+
+    def _write_batch(self, batch: pa.RecordBatch, tokens: int) -> None:
+        if self._writer is None:
+            self._open_shard()
+        self._writer.write_batch(batch)
+        self._shard_rows += batch.num_rows
+        self._shard_tokens += tokens
+
+    # -------------------------------------------------------------------------------------------- input
+    def add(self, ids: list[str], flat: np.ndarray, lengths: np.ndarray) -> None:
+        if flat.dtype != self.dtype:
+            flat = flat.astype(self.dtype)
+        self.docs_in += len(ids)
+        self.tokens_in += len(flat)
+        if self.layout == "packed":
+            self._add_packed(ids, flat, lengths)
+        else:
+            self._add_docs(ids, flat, lengths)
+
+    def _add_packed(self, ids: list[str], flat: np.ndarray, lengths: np.ndarray) -> None:
+        if not len(ids):
+            return
+        starts = self._stream_pos + np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        self._stream_pos += int(lengths.sum())
+        # shard and offset of each document's first token, from the global stream position
+        tokens_per_shard = self.rows_per_shard * self.seq_len
+        self._idx_ids.extend(ids)
+        self._idx_shard.append((starts // tokens_per_shard).astype(np.uint32))
+        self._idx_offset.append((starts % tokens_per_shard).astype(np.uint64))
+        self._idx_length.append(lengths.astype(np.uint32))
+        self._pending_flat.append(flat)
+        self._pending_tokens += len(flat)
+        self._pending_lengths.append(starts)  # document starts, to count documents per shard
+        self._flush_packed(final=False)
+
+    def _flush_packed(self, final: bool) -> None:
+        batch_tokens = self.rows_per_batch * self.seq_len
+        if self._pending_tokens < batch_tokens and not final:
+            return
+        stream = np.concatenate(self._pending_flat) if self._pending_flat else np.empty(0, self.dtype)
+        starts = np.concatenate(self._pending_lengths) if self._pending_lengths else np.empty(0, np.int64)
+        base = self._stream_pos - len(stream)  # global position of stream[0]
+        pos = 0
+        while True:
+            # rows left in this shard bound the batch, so a batch never straddles two shards
+            rows_left = self.rows_per_shard - (self._shard_rows if self._writer is not None else 0)
+            rows = min(self.rows_per_batch, rows_left, (len(stream) - pos) // self.seq_len)
+            if rows == 0 or (rows < self.rows_per_batch and rows < rows_left and not final):
+                break
+            n = rows * self.seq_len
+            chunk = stream[pos : pos + n]
+            lo, hi = base + pos, base + pos + n
+            docs = int(np.searchsorted(starts, hi, "left") - np.searchsorted(starts, lo, "left"))
+            arr = pa.FixedSizeListArray.from_arrays(pa.array(chunk), self.seq_len)
+            self._write_batch(pa.RecordBatch.from_arrays([arr], schema=self.schema), n)
+            self._shard_docs += docs
+            pos += n
+            if self._shard_rows >= self.rows_per_shard:
+                self._close_shard()
+        rest = stream[pos:]
+        self._pending_flat = [rest] if len(rest) else []
+        self._pending_tokens = len(rest)
+        cut = base + pos
+        self._pending_lengths = [starts[starts >= cut]]
+
+    def _add_docs(self, ids: list[str], flat: np.ndarray, lengths: np.ndarray) -> None:
+        self._pending_ids.extend(ids)
+        self._pending_flat.append(flat)
+        self._pending_lengths.append(lengths)
+        self._pending_tokens += len(flat)
+        shard_tokens = self._shard_tokens if self._writer is not None else 0
+        if (
+            len(self._pending_ids) >= DOC_ROWS_PER_BATCH
+            or self._pending_tokens >= PACKED_TOKENS_PER_BATCH
+            or shard_tokens + self._pending_tokens >= self.max_shard_tokens
+        ):
+            self._flush_docs(final=False)
+
+    def _flush_docs(self, final: bool) -> None:
+        """Write complete batches: a batch ends after DOC_ROWS_PER_BATCH rows, after PACKED_TOKENS_PER_BATCH tokens
+        or at the document that fills the shard to max_shard_tokens, whichever comes first."""
+        ids = self._pending_ids
+        if not ids:
+            return
+        flat = np.concatenate(self._pending_flat) if self._pending_flat else np.empty(0, self.dtype)
+        lengths = np.concatenate(self._pending_lengths)
+        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        n = len(ids)
+        i = 0
+        while i < n:
+            shard_tokens = self._shard_tokens if self._writer is not None else 0
+            limit = min(self.max_shard_tokens - shard_tokens, PACKED_TOKENS_PER_BATCH)
+            j_tok = int(np.searchsorted(offsets, offsets[i] + limit, "left"))  # first j with tokens(i..j) >= limit
+            j = max(min(j_tok, i + DOC_ROWS_PER_BATCH, n), i + 1)
+            complete = j_tok <= n or j - i == DOC_ROWS_PER_BATCH
+            if not complete and not final:
+                break
+            if self._writer is None:
+                self._open_shard()
+            lo, hi = int(offsets[i]), int(offsets[j])
+            arr = pa.ListArray.from_arrays(pa.array((offsets[i : j + 1] - lo).astype(np.int32)), pa.array(flat[lo:hi]))
+            batch = pa.RecordBatch.from_arrays([pa.array(ids[i:j], pa.string()), arr], schema=self.schema)
+            rows_before = self._shard_rows
+            self._idx_ids.extend(ids[i:j])
+            self._idx_shard.append(np.full(j - i, len(self.records), dtype=np.uint32))
+            self._idx_offset.append(np.arange(rows_before, rows_before + j - i, dtype=np.uint64))
+            self._idx_length.append(lengths[i:j].astype(np.uint32))
+            self._write_batch(batch, hi - lo)
+            self._shard_docs += j - i
+            i = j
+            if self._shard_tokens >= self.max_shard_tokens:
+                self._close_shard()
+        self._pending_ids = ids[i:]
+        lo = int(offsets[i])
+        self._pending_flat = [flat[lo:]] if lo < len(flat) else []
+        self._pending_lengths = [lengths[i:]] if i < n else []
+        self._pending_tokens = int(offsets[n] - offsets[i])
+
+    # -------------------------------------------------------------------------------------------- end
+    def close(self) -> dict:
+        """Flush; returns {'dropped_tail_tokens': n} (packed: the incomplete last row)."""
+        dropped = 0
+        if self.layout == "packed":
+            self._flush_packed(final=True)
+            dropped = self._pending_tokens
+            self._pending_flat, self._pending_tokens = [], 0
+        else:
+            self._flush_docs(final=True)
+        self._close_shard()
+        return {"dropped_tail_tokens": dropped}
+
+    def write_doc_index(self, path: Path) -> dict:
+        """doc_index.arrow: id, shard, offset, length (see the module docstring of encode.py)."""
+        table = pa.table(
+            {
+                "id": pa.array(self._idx_ids, pa.string()),
+                "shard": pa.array(np.concatenate(self._idx_shard) if self._idx_shard else np.empty(0, np.uint32)),
+                "offset": pa.array(np.concatenate(self._idx_offset) if self._idx_offset else np.empty(0, np.uint64)),
+                "length": pa.array(np.concatenate(self._idx_length) if self._idx_length else np.empty(0, np.uint32)),
+            }
+        )
+        tmp = path.with_name(f".{path.name}.tmp")
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table, max_chunksize=1 << 16)
+        os.replace(tmp, path)
+        return {
+            "path": path.name,
+            "sha256": sha256_file(path),
+            "num_docs": table.num_rows,
+            "bytes": path.stat().st_size,
+        }
