@@ -258,7 +258,10 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
 
     output = cfg.output
     output.mkdir(parents=True, exist_ok=True)
-    resolved_hash = f"{cfg.config_hash()}:limit={limit}:code={code_fingerprint()}"
+    # earlier shard sets a stage reads (incremental dedup's `against`) are inputs too: a changed one reruns
+    refs = sorted(m for spec in cfg.stages for m in (spec.params.get("against") or []))
+    ref_hashes = ",".join(sha256_file(m) for m in refs if Path(m).is_file())
+    resolved_hash = f"{cfg.config_hash()}:limit={limit}:code={code_fingerprint()}:refs={ref_hashes}"
     _prepare_output(output, resolved_hash, fresh)
     phases = build_phases(cfg, output, limit)
     from loguru import logger

@@ -14,7 +14,7 @@ from typing import Literal
 
 from curation.dedup.clusters import SURVIVOR_POLICIES
 from curation.dedup.exact import NORMALIZATIONS
-from curation.dedup.passes import BucketPairs, Clusters, DedupPass, DuplicateFilter, ExactSignatures
+from curation.dedup.passes import DedupPass, DuplicateFilter, ExactSignatures, dedup_passes, load_reference_manifest
 from curation.registry import register
 
 REASON = "exact_duplicate"
@@ -30,6 +30,8 @@ class ExactDedup:
         survivor: which document of a group stays: "first" (smallest id), "longest", "best_quality".
         quality_key: metadata key of the score for survivor "best_quality", e.g. the classifier stage's quality_model.
         shards: hash shards = tasks of the bucket pass.
+        against: manifest.json files of earlier shard sets (relative to the working directory): their documents
+            are never removed, and new documents that duplicate them (or share their id) are, with dup_of_manifest.
     """
 
     def __init__(
@@ -38,6 +40,7 @@ class ExactDedup:
         survivor: Literal["first", "longest", "best_quality"] = "first",
         quality_key: str = "quality_model",
         shards: int = 4,
+        against: list[str] | None = None,
     ):
         if normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
@@ -49,14 +52,17 @@ class ExactDedup:
         self.survivor = survivor
         self.quality_key = quality_key
         self.shards = shards
+        for manifest in against or []:
+            load_reference_manifest(manifest)
+        self.against = list(against) if against else None
 
     def passes(self, work_dir: str) -> list[DedupPass]:
-        """The four executor passes; ``work_dir`` holds their intermediate files."""
-        return [
-            DedupPass(
-                "signatures", ExactSignatures(work_dir, self.normalization, self.shards, self.quality_key), None
-            ),
-            DedupPass("buckets", BucketPairs(work_dir, self.shards), self.shards),
-            DedupPass("clusters", Clusters(work_dir, self.shards, self.survivor), 1),
-            DedupPass("filter", DuplicateFilter(work_dir, "exact_dedup", REASON, "exact_dup_"), None),
-        ]
+        """The executor passes (four, five with ``against``); ``work_dir`` holds their intermediate files."""
+        return dedup_passes(
+            ExactSignatures(work_dir, self.normalization, self.shards, self.quality_key, id_band=bool(self.against)),
+            self.against,
+            self.shards,
+            self.survivor,
+            None,
+            DuplicateFilter(work_dir, "exact_dedup", REASON, "exact_dup_"),
+        )

@@ -28,7 +28,14 @@ from typing import Literal
 
 from curation.dedup.clusters import SURVIVOR_POLICIES
 from curation.dedup.lsh import optimal_param
-from curation.dedup.passes import BandSignatures, BucketPairs, Clusters, DedupPass, DuplicateFilter, MinhashSettings
+from curation.dedup.passes import (
+    BandSignatures,
+    DedupPass,
+    DuplicateFilter,
+    MinhashSettings,
+    dedup_passes,
+    load_reference_manifest,
+)
 from curation.registry import register
 
 REASON = "near_duplicate"
@@ -53,6 +60,8 @@ class MinhashDedup:
         shards: band-hash shards = tasks of the bucket pass; memory per bucket task ~ docs * bands * 48 B / shards.
         verify: keep a candidate pair, and remove a document as a duplicate of its survivor, only if their
             signatures agree on >= threshold of their values (estimated Jaccard); off: every band match counts.
+        against: manifest.json files of earlier shard sets (relative to the working directory): their documents
+            are never removed, and new documents that duplicate them (or share their id) are, with dup_of_manifest.
     """
 
     def __init__(
@@ -69,6 +78,7 @@ class MinhashDedup:
         quality_key: str = "quality_model",
         shards: int = 8,
         verify: bool = True,
+        against: list[str] | None = None,
     ):
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be in (0, 1), got {threshold}")
@@ -96,15 +106,18 @@ class MinhashDedup:
         self.survivor = survivor
         self.quality_key = quality_key
         self.verify = verify
+        for manifest in against or []:
+            load_reference_manifest(manifest)
+        self.against = list(against) if against else None
 
     def passes(self, work_dir: str) -> list[DedupPass]:
-        """The four executor passes; ``work_dir`` holds their intermediate files (e.g. ``<output>/dedup/<key>``)."""
+        """The executor passes (four, five with ``against``); ``work_dir`` holds their intermediate files."""
         s = self.settings
-        return [
-            DedupPass("signatures", BandSignatures(work_dir, s, self.quality_key), None),
-            DedupPass("buckets", BucketPairs(work_dir, s.shards), s.shards),
-            DedupPass(
-                "clusters", Clusters(work_dir, s.shards, self.survivor, self.threshold if self.verify else None), 1
-            ),
-            DedupPass("filter", DuplicateFilter(work_dir, "minhash_dedup", REASON, "dup_"), None),
-        ]
+        return dedup_passes(
+            BandSignatures(work_dir, s, self.quality_key, id_band=bool(self.against)),
+            self.against,
+            s.shards,
+            self.survivor,
+            self.threshold if self.verify else None,
+            DuplicateFilter(work_dir, "minhash_dedup", REASON, "dup_"),
+        )

@@ -11,6 +11,10 @@ work directory, so no process holds the signatures (or band hashes) of the whole
    ``clusters.arrow``.
 4. ``DuplicateFilter`` (a ``CurateStage``), any number of tasks: reads documents and ``clusters.arrow``; keeps
    survivors and singletons, removes the others with a reason.
+With earlier shard sets (``against``, incremental dedup) a pass 1b, ``ReferenceSignatures`` (one task per kept
+shard of those sets), writes ``bands/{shard}/ref{k}.arrow`` and ``docs/ref{k}.arrow`` for their documents (params
+``reference``: true, ``manifest_index``); every document then also gets an "id band" row (xxh3 of its id), so an
+old and a new document with one id meet. Reference documents are never removed or written (``Clusters``).
 
 Document key: ``doc_key(id) = xxh3_64(UTF-8 id)``. Everything is keyed by document id, never by task or position,
 so passes 1 and 4 may use different task counts and the clusters and survivors do not depend on them (tested with
@@ -54,11 +58,13 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import xxhash
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -69,12 +75,15 @@ from curation.dedup.lsh import band_hashes
 from curation.dedup.minhash import MinHasher, Scheme
 from curation.dedup.shingles import ShingleMode, concat_ranges, shingle_hashes
 from curation.errors import RunError
+from curation.manifest import sha256_file
 from curation.stage import CurateStage
 
 FORMAT_VERSION = 1
 BANDS_SCHEMA = pa.schema([("band_hash", pa.uint64()), ("doc", pa.uint64())])
 DOCS_SCHEMA = pa.schema([("doc", pa.uint64()), ("id", pa.string()), ("chars", pa.int64()), ("score", pa.float64())])
 ALL_PAIRS_MAX_BUCKET = 32  # buckets up to this size give all k(k-1)/2 pairs (<= 496), larger ones a star
+ID_BAND_SEED = 0x1D  # seed of the extra "id band" (incremental dedup): an old and a new document with one id meet
+REFERENCE_KEYS = ("reference", "manifest_index")  # params of reference files that differ from the new files'
 
 
 def docs_schema(num_perm: int = 0) -> pa.Schema:
@@ -99,6 +108,12 @@ CLUSTERS_SCHEMA = pa.schema(
 def doc_key(doc_id: str) -> int:
     """64-bit key of a document id (xxh3_64 of its UTF-8 bytes)."""
     return xxhash.xxh3_64_intdigest(doc_id.encode("utf-8"))
+
+
+def reference_key_prefix(manifest_index: int) -> str:
+    """Prefix of the key string of a reference document (``doc_key(prefix + id)``): old and new documents with the
+    same id are distinct nodes (joined by the id band), and so are the documents of two earlier sets."""
+    return f"\x00ref{manifest_index}\x00"
 
 
 # ------------------------------------------------------------------------------------------------- file helpers
@@ -174,6 +189,30 @@ def _check_tasks(paths: list[str], params_list: list[dict], what: str) -> dict:
     return shared[0]
 
 
+def _check_signature_files(paths: list[str], params_list: list[dict], what: str, reference_tasks: int) -> dict:
+    """``_check_tasks`` for the files of the signature pass and, separately, of the reference pass (params
+    ``reference``: ranks are reference shards); both must share the settings. Returns the new files' settings."""
+    new = [(p, prm) for p, prm in zip(paths, params_list) if not prm.get("reference")]
+    ref = [(p, prm) for p, prm in zip(paths, params_list) if prm.get("reference")]
+    settings = _check_tasks([p for p, _ in new], [prm for _, prm in new], what)
+    if not ref and not reference_tasks:
+        return settings
+    if not reference_tasks:
+        raise RunError(f"{ref[0][0]}: reference file, but this dedup has no earlier sets (stale files?)")
+    ref_settings = _check_tasks(
+        [p for p, _ in ref],
+        [{k: v for k, v in prm.items() if k not in REFERENCE_KEYS} for _, prm in ref],
+        f"{what} of the earlier sets",
+    )
+    if ref_settings != settings:
+        raise RunError(f"{ref[0][0]}: settings {ref_settings} differ from the new documents' {settings}")
+    if ref[0][1]["world_size"] != reference_tasks:
+        raise RunError(
+            f"{what}: reference files for {ref[0][1]['world_size']} shards, expected {reference_tasks} (stale files?)"
+        )
+    return settings
+
+
 # ------------------------------------------------------------------------------------------------- pass 1
 
 
@@ -199,7 +238,13 @@ class _SignatureStep(PipelineStep):
     kind = "?"
 
     def __init__(
-        self, work_dir: str, shards: int, quality_key: str = "", batch_docs: int = 256, batch_chars: int = 1 << 21
+        self,
+        work_dir: str,
+        shards: int,
+        quality_key: str = "",
+        batch_docs: int = 256,
+        batch_chars: int = 1 << 21,
+        id_band: bool = False,
     ):
         super().__init__()
         if shards < 1:
@@ -209,6 +254,25 @@ class _SignatureStep(PipelineStep):
         self.quality_key = quality_key
         self.batch_docs = batch_docs
         self.batch_chars = batch_chars  # ~2M characters: shingling temporaries stay under ~100 MB
+        self.id_band = id_band  # incremental dedup: one more band row per document, the hash of its id
+
+    def file_params(self, rank: int, world_size: int) -> dict:
+        """``params`` of this pass's files (shared settings + task)."""
+        params = {**self.settings(), "kind": self.kind, "rank": rank, "world_size": world_size}
+        if self.id_band:
+            params["id_band"] = True
+        return params
+
+    def open_outputs(self, name: str, params: dict) -> tuple[list[_ArrowOut], _ArrowOut]:
+        """Band files (one per shard) and doc table named ``{name}.arrow``."""
+        band_out = [
+            _ArrowOut(os.path.join(self.work_dir, "bands", f"{s:04d}", f"{name}.arrow"), BANDS_SCHEMA, "bands", params)
+            for s in range(self.shards)
+        ]
+        docs_out = _ArrowOut(
+            os.path.join(self.work_dir, "docs", f"{name}.arrow"), docs_schema(self.num_perm()), "docs", params
+        )
+        return band_out, docs_out
 
     def settings(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -226,16 +290,7 @@ class _SignatureStep(PipelineStep):
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        params = {**self.settings(), "kind": self.kind, "rank": rank, "world_size": world_size}
-        band_out = [
-            _ArrowOut(
-                os.path.join(self.work_dir, "bands", f"{s:04d}", f"{rank:05d}.arrow"), BANDS_SCHEMA, "bands", params
-            )
-            for s in range(self.shards)
-        ]
-        docs_out = _ArrowOut(
-            os.path.join(self.work_dir, "docs", f"{rank:05d}.arrow"), docs_schema(self.num_perm()), "docs", params
-        )
+        band_out, docs_out = self.open_outputs(f"{rank:05d}", self.file_params(rank, world_size))
         batch: list[Document] = []
         chars = 0
         for doc in data or ():
@@ -252,15 +307,19 @@ class _SignatureStep(PipelineStep):
             out.close()
         docs_out.close()
 
-    def _write_batch(self, batch: list[Document], band_out: list[_ArrowOut], docs_out: _ArrowOut) -> None:
+    def _write_batch(
+        self, batch: list[Document], band_out: list[_ArrowOut], docs_out: _ArrowOut, key_prefix: str = ""
+    ) -> None:
         with self.track_time(unit="batch"):
             hashes, has, sigs = self.bucket_hashes([d.text for d in batch])
             idx = np.nonzero(has)[0]
             self.stat_update("docs", value=len(batch))
             self.stat_update("docs_without_key", value=len(batch) - len(idx))
+            if self.id_band:  # every document has its id band, even one without shingles
+                idx = np.arange(len(batch))
             if not len(idx):
                 return
-            keys = np.array([doc_key(batch[i].id) for i in idx], dtype=np.uint64)
+            keys = np.array([doc_key(key_prefix + batch[i].id) for i in idx], dtype=np.uint64)
             columns = [
                 pa.array(keys),
                 pa.array([batch[i].id for i in idx], pa.string()),
@@ -277,6 +336,11 @@ class _SignatureStep(PipelineStep):
             docs_out.write(columns)
             bh = hashes[idx].ravel()
             owner = np.repeat(keys, hashes.shape[1])
+            if self.id_band:
+                bh, owner = hashes[has].ravel(), np.repeat(keys[has], hashes.shape[1])
+                id_hashes = [xxhash.xxh3_64_intdigest(d.id.encode("utf-8"), seed=ID_BAND_SEED) for d in batch]
+                bh = np.concatenate([bh, np.array(id_hashes, dtype=np.uint64)])
+                owner = np.concatenate([owner, keys])
             shard = (bh % np.uint64(self.shards)).astype(np.int64)
             order = np.argsort(shard, kind="stable")
             bounds = np.searchsorted(shard[order], np.arange(self.shards + 1))
@@ -292,8 +356,15 @@ class BandSignatures(_SignatureStep):
     name = "minhash_signatures"
     kind = "minhash"
 
-    def __init__(self, work_dir: str, settings: MinhashSettings, quality_key: str = "", batch_docs: int = 256):
-        super().__init__(work_dir, settings.shards, quality_key, batch_docs)
+    def __init__(
+        self,
+        work_dir: str,
+        settings: MinhashSettings,
+        quality_key: str = "",
+        batch_docs: int = 256,
+        id_band: bool = False,
+    ):
+        super().__init__(work_dir, settings.shards, quality_key, batch_docs, id_band=id_band)
         self.minhash_settings = settings
         self._hasher: MinHasher | None = None
 
@@ -325,8 +396,9 @@ class ExactSignatures(_SignatureStep):
         shards: int,
         quality_key: str = "",
         batch_docs: int = 256,
+        id_band: bool = False,
     ):
-        super().__init__(work_dir, shards, quality_key, batch_docs)
+        super().__init__(work_dir, shards, quality_key, batch_docs, id_band=id_band)
         self.normalization = normalization
 
     def settings(self) -> dict:
@@ -335,6 +407,88 @@ class ExactSignatures(_SignatureStep):
     def bucket_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         h, has = exact_hashes(texts, self.normalization)
         return h[:, None], has, None
+
+
+# ------------------------------------------------------------------------------------------------- pass 1b
+
+
+@dataclass(frozen=True)
+class ReferenceShard:
+    """One kept shard of an earlier shard set: ``manifest`` as configured, ``path`` absolute."""
+
+    manifest_index: int
+    manifest: str
+    path: str
+    sha256: str
+
+
+def load_reference_manifest(manifest: str) -> dict:
+    """The manifest of an earlier shard set (``ValueError`` naming the file when missing or not a shard set)."""
+    path = Path(manifest)
+    if not path.is_file():
+        raise ValueError(
+            f"against: manifest {manifest!r} not found (relative paths are resolved against {os.getcwd()})"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"against: manifest {manifest!r} is not readable JSON: {e}") from None
+    if not isinstance(data, dict) or data.get("kind") != "shard_set" or not isinstance(data.get("shards"), list):
+        raise ValueError(f"against: {manifest!r} is not a shard-set manifest (kind: shard_set, with shards)")
+    return data
+
+
+def reference_shards(manifests: list[str]) -> list[ReferenceShard]:
+    """The kept shards of the earlier sets, in manifest order, then shard order."""
+    out = []
+    for m, manifest in enumerate(manifests):
+        base = Path(manifest).resolve().parent
+        for shard in load_reference_manifest(manifest)["shards"]:
+            out.append(ReferenceShard(m, manifest, str(base / shard["path"]), shard["sha256"]))
+    return out
+
+
+class ReferenceSignatures(PipelineStep):
+    """Pass 1b of incremental dedup (``against``): the band rows and doc tables of the earlier sets' documents.
+
+    Task ``rank`` handles reference shards ``rank, rank + world_size, ...``: checks the shard's sha256 against its
+    manifest, then streams it in batches of ``batch_docs`` rows through the signature pass's hashing and writes
+    ``bands/{shard}/ref{k:05d}.arrow`` and ``docs/ref{k:05d}.arrow`` (params: ``reference`` true, ``rank`` = k,
+    ``world_size`` = number of reference shards, ``manifest_index``). Keys are ``doc_key(reference_key_prefix(m) +
+    id)``, so a reference document never matches a new document's key; nothing is written besides these files."""
+
+    name = "dedup_reference"
+    type = "dedup"
+
+    def __init__(self, signature: _SignatureStep, shards: list[ReferenceShard]):
+        super().__init__()
+        self.signature = signature
+        self.shards = shards
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        sig = self.signature
+        for k in range(rank, len(self.shards), world_size):
+            ref = self.shards[k]
+            with self.track_time(unit="shard"):
+                if not os.path.isfile(ref.path):
+                    raise RunError(f"{ref.path}: shard of the earlier set {ref.manifest} is missing")
+                if sha256_file(ref.path) != ref.sha256:
+                    raise RunError(
+                        f"{ref.path}: sha256 differs from the one in {ref.manifest} (the earlier set was modified)"
+                    )
+            params = {**sig.file_params(k, len(self.shards)), "reference": True, "manifest_index": ref.manifest_index}
+            band_out, docs_out = sig.open_outputs(f"ref{k:05d}", params)
+            prefix = reference_key_prefix(ref.manifest_index)
+            for rb in pq.ParquetFile(ref.path).iter_batches(batch_size=sig.batch_docs, columns=["id", "text"]):
+                batch = [Document(text=t, id=i) for i, t in zip(rb.column(0).to_pylist(), rb.column(1).to_pylist())]
+                with self.track_time(unit="batch"):
+                    sig._write_batch(batch, band_out, docs_out, key_prefix=prefix)
+                self.stat_update("reference_docs", value=len(batch))
+            for out in band_out:
+                out.close()
+            docs_out.close()
+        if data:
+            yield from data
 
 
 # ------------------------------------------------------------------------------------------------- pass 2
@@ -389,10 +543,11 @@ class BucketPairs(PipelineStep):
     name = "dedup_buckets"
     type = "dedup"
 
-    def __init__(self, work_dir: str, shards: int):
+    def __init__(self, work_dir: str, shards: int, reference_tasks: int = 0):
         super().__init__()
         self.work_dir = work_dir
         self.shards = shards
+        self.reference_tasks = reference_tasks  # number of reference shards (files ref*.arrow) expected
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for shard in range(rank, self.shards, world_size):
@@ -403,7 +558,7 @@ class BucketPairs(PipelineStep):
                     t, prm = read_table(p, "bands")
                     tables.append(t)
                     params.append(prm)
-                settings = _check_tasks(paths, params, f"bands shard {shard}")
+                settings = _check_signature_files(paths, params, f"bands shard {shard}", self.reference_tasks)
                 if settings["shards"] != self.shards:
                     raise RunError(
                         f"bands were written for {settings['shards']} shards, bucket step has {self.shards}"
@@ -431,19 +586,34 @@ class Clusters(PipelineStep):
     """Pass 3: verified union-find over all edges, one survivor per cluster; writes ``clusters.arrow``.
 
     ``verify_threshold``: with signatures in the doc tables (minhash), drop edges and removals whose estimated
-    Jaccard is below it (``curation.dedup.clusters.verified_clusters``); None keeps every edge (exact dedup)."""
+    Jaccard is below it (``curation.dedup.clusters.verified_clusters``); None keeps every edge (exact dedup).
+
+    With earlier sets (``manifests``, ``reference_tasks`` reference shards): reference documents rank before all
+    others under every survivor policy (ties: the smallest id), so a cluster with one survives through it and
+    every new member is removed; a new document with the id of a reference document is removed as its duplicate
+    whatever its text (its other edges are dropped first, so no new document is removed as a duplicate of it).
+    Rows of reference documents are left out of ``clusters.arrow``, which gets a ``survivor_manifest`` column
+    (the earlier set's manifest when the survivor is a reference document, else null)."""
 
     name = "dedup_clusters"
     type = "dedup"
 
     def __init__(
-        self, work_dir: str, shards: int, survivor: SurvivorPolicy = "first", verify_threshold: float | None = None
+        self,
+        work_dir: str,
+        shards: int,
+        survivor: SurvivorPolicy = "first",
+        verify_threshold: float | None = None,
+        reference_tasks: int = 0,
+        manifests: list[str] | None = None,
     ):
         super().__init__()
         self.work_dir = work_dir
         self.shards = shards
         self.survivor = survivor
         self.verify_threshold = verify_threshold
+        self.reference_tasks = reference_tasks
+        self.manifests = list(manifests or [])
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if rank == 0:
@@ -469,9 +639,11 @@ class Clusters(PipelineStep):
 
     def _doc_attributes(self, nodes: np.ndarray, verify: bool) -> tuple:
         """ids, chars, scores (and signatures when ``verify``) of the clustered documents, streamed from the doc
-        tables of all signature tasks; only rows whose key is in ``nodes`` are kept."""
+        tables of all signature tasks; only rows whose key is in ``nodes`` are kept. Sets ``self._manifest_of``:
+        per node, the index of its earlier set (-1: a new document)."""
         n = len(nodes)
         found = np.zeros(n, dtype=np.int64)
+        self._manifest_of = np.full(n, -1, dtype=np.int64)
         chars = np.zeros(n, dtype=np.int64)
         scores = np.full(n, np.nan)
         ids: list[str | None] = [None] * n
@@ -490,6 +662,8 @@ class Clusters(PipelineStep):
                 continue
             where = pos[hit]
             np.add.at(found, where, 1)
+            if prm.get("reference"):
+                self._manifest_of[where] = prm["manifest_index"]
             chars[where] = _column(t, "chars")[hit]
             scores[where] = _column(t, "score")[hit]
             if verify:
@@ -506,7 +680,7 @@ class Clusters(PipelineStep):
                 if ids[w] is not None:
                     raise RunError(f"document id {doc_id!r} occurs more than once; dedup needs unique ids")
                 ids[w] = doc_id
-        _check_tasks(paths, params, "docs")
+        _check_signature_files(paths, params, "docs", self.reference_tasks)
         if n and (found != 1).any():
             raise RunError(f"{int((found == 0).sum())} clustered documents are missing from {self.work_dir}/docs")
         return ids, chars, scores, sigs
@@ -522,9 +696,12 @@ class Clusters(PipelineStep):
         id_array = pa.array(ids, pa.string())
         rank = np.empty(n, dtype=np.int64)  # ids in code point order: the tie-breaker everywhere
         rank[np.asarray(pc.sort_indices(id_array), dtype=np.int64)] = np.arange(n)
-        survivor = verified_clusters(
-            n, u, v, rank, chars, scores, self.survivor, sigs, self.verify_threshold if verify else 0.0
-        )
+        threshold = self.verify_threshold if verify else 0.0
+        is_ref = self._manifest_of >= 0
+        if not self.reference_tasks:
+            survivor = verified_clusters(n, u, v, rank, chars, scores, self.survivor, sigs, threshold)
+        else:
+            survivor = self._reference_survivors(id_array, is_ref, u, v, rank, chars, scores, sigs, threshold)
         del sigs, u, v
         clustered = np.nonzero(survivor >= 0)[0]
         surv = survivor[clustered]
@@ -537,22 +714,71 @@ class Clusters(PipelineStep):
         self.stat_update("clustered_docs", value=len(clustered))
         self.stat_update("clusters", value=int(np.count_nonzero(surv == clustered)))
         self.stat_update("duplicates", value=int(np.count_nonzero(surv != clustered)))
-        table = pa.table(
-            [
-                pa.array(nodes[clustered]),
-                id_array.take(pa.array(cluster_first)),
-                pa.array(size[surv]),
-                id_array.take(pa.array(surv)),
-                pa.array(surv == clustered),
-            ],
-            schema=CLUSTERS_SCHEMA,
-        )
+        columns = [
+            pa.array(nodes[clustered]),
+            id_array.take(pa.array(cluster_first)),
+            pa.array(size[surv]),
+            id_array.take(pa.array(surv)),
+            pa.array(surv == clustered),
+        ]
+        schema = CLUSTERS_SCHEMA
+        params = {**settings, "survivor": self.survivor, "verify_threshold": self.verify_threshold}
+        if self.reference_tasks:
+            self.stat_update("reference_duplicates", value=int(np.count_nonzero(is_ref[surv] & ~is_ref[clustered])))
+            manifests = pa.array(self.manifests + [None], pa.string())
+            columns.append(
+                manifests.take(pa.array(np.where(is_ref[surv], self._manifest_of[surv], len(self.manifests))))
+            )
+            schema = schema.append(pa.field("survivor_manifest", pa.string()))
+            params["manifests"] = self.manifests
+            new_rows = pa.array(~is_ref[clustered])  # reference documents are never looked up: leave them out
+            columns = [c.filter(new_rows) for c in columns]
         write_table(
-            os.path.join(self.work_dir, "clusters.arrow"),
-            table,
-            "clusters",
-            {**settings, "survivor": self.survivor, "verify_threshold": self.verify_threshold},
+            os.path.join(self.work_dir, "clusters.arrow"), pa.table(columns, schema=schema), "clusters", params
         )
+
+    def _reference_survivors(
+        self,
+        id_array: pa.Array,
+        is_ref: np.ndarray,
+        u: np.ndarray,
+        v: np.ndarray,
+        rank: np.ndarray,
+        chars: np.ndarray,
+        scores: np.ndarray,
+        sigs: np.ndarray | None,
+        threshold: float,
+    ) -> np.ndarray:
+        """``verified_clusters`` with reference documents first under every policy, and same-id new documents
+        attached to their reference document (see the class docstring)."""
+        n = len(is_ref)
+        # an edge between a reference and a new document with one id (the id band): the same document re-crawled
+        cross = np.nonzero(is_ref[u] != is_ref[v])[0]
+        same = np.asarray(pc.equal(id_array.take(pa.array(u[cross])), id_array.take(pa.array(v[cross]))))
+        cross = cross[same.astype(bool)] if len(cross) else cross
+        new_end = np.where(is_ref[u[cross]], v[cross], u[cross])
+        ref_end = np.where(is_ref[u[cross]], u[cross], v[cross])
+        order = np.lexsort((rank[ref_end], new_end))  # per new document, the reference with the smallest id
+        new_end, ref_end = new_end[order], ref_end[order]
+        first = np.ones(len(new_end), dtype=bool)
+        first[1:] = new_end[1:] != new_end[:-1]
+        same_id_new, same_id_ref = new_end[first], ref_end[first]
+        attached = np.zeros(n, dtype=bool)
+        attached[same_id_new] = True
+        keep = ~(attached[u] | attached[v])
+        ref_rank = rank + np.where(is_ref, 0, n)  # reference ids before all new ids
+        ref_chars = np.where(is_ref, np.iinfo(np.int64).max, chars)
+        ref_scores = np.where(is_ref, np.inf, scores)
+        survivor = verified_clusters(
+            n, u[keep], v[keep], ref_rank, ref_chars, ref_scores, self.survivor, sigs, threshold
+        )
+        # the reference document's cluster (its own when it has none; another reference when it is a member)
+        home = survivor[same_id_ref]
+        alone = home < 0
+        survivor[same_id_ref[alone]] = same_id_ref[alone]
+        survivor[same_id_new] = np.where(alone, same_id_ref, home)
+        self.stat_update("same_id_duplicates", value=len(same_id_new))
+        return survivor
 
 
 def _signature_matrix(column: pa.ChunkedArray, num_perm: int) -> np.ndarray:
@@ -572,7 +798,8 @@ class DuplicateFilter(CurateStage):
 
     Metadata written (``prefix`` = ``"dup_"`` for minhash_dedup, ``"exact_dup_"`` for exact_dedup):
     ``{prefix}cluster_id`` (the smallest member id; the document's own id when it has no duplicate),
-    ``{prefix}cluster_size`` (1 when it has none); removed documents also get ``dup_of`` = the survivor's id.
+    ``{prefix}cluster_size`` (1 when it has none); removed documents also get ``dup_of`` = the survivor's id, and
+    ``dup_of_manifest`` (the earlier set's manifest as configured) when the survivor is a reference document.
     """
 
     def __init__(self, work_dir: str, stage_id: str, reason: str, prefix: str):
@@ -582,6 +809,7 @@ class DuplicateFilter(CurateStage):
         self.reason = reason
         self.prefix = prefix
         self._keys: np.ndarray | None = None
+        self._survivor_manifest: pa.Array | None = None
 
     def setup(self) -> None:
         table, _ = read_table(os.path.join(self.work_dir, "clusters.arrow"), "clusters")
@@ -590,6 +818,8 @@ class DuplicateFilter(CurateStage):
         self._size = _column(table, "cluster_size")
         self._survivor_id = table.column("survivor_id").combine_chunks()
         self._is_survivor = _column(table, "is_survivor")
+        has_manifest = "survivor_manifest" in table.column_names  # only with earlier sets (``against``)
+        self._survivor_manifest = table.column("survivor_manifest").combine_chunks() if has_manifest else None
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         key = np.uint64(doc_key(doc.id))
@@ -604,10 +834,13 @@ class DuplicateFilter(CurateStage):
             self.stat_update("survivors")
             return True
         doc.metadata["dup_of"] = self._survivor_id[i].as_py()
+        if self._survivor_manifest is not None and self._survivor_manifest[i].is_valid:
+            doc.metadata["dup_of_manifest"] = self._survivor_manifest[i].as_py()
+            self.stat_update("duplicates_of_earlier_sets")
         return False, self.reason
 
 
-Pass = Literal["signatures", "buckets", "clusters", "filter"]
+Pass = Literal["signatures", "reference", "buckets", "clusters", "filter"]
 
 
 @dataclass(frozen=True)
@@ -617,3 +850,25 @@ class DedupPass:
     name: Pass
     step: PipelineStep
     tasks: int | None
+
+
+def dedup_passes(
+    signature: _SignatureStep,
+    against: list[str] | None,
+    buckets: int,
+    survivor: SurvivorPolicy,
+    verify_threshold: float | None,
+    doc_filter: DuplicateFilter,
+) -> list[DedupPass]:
+    """signatures [-> reference] -> buckets -> clusters -> filter; the reference pass only with earlier sets."""
+    work_dir = signature.work_dir
+    refs = reference_shards(against) if against else []
+    passes = [DedupPass("signatures", signature, None)]
+    if against:
+        passes.append(DedupPass("reference", ReferenceSignatures(signature, refs), max(1, len(refs))))
+    passes += [
+        DedupPass("buckets", BucketPairs(work_dir, buckets, len(refs)), buckets),
+        DedupPass("clusters", Clusters(work_dir, buckets, survivor, verify_threshold, len(refs), against), 1),
+        DedupPass("filter", doc_filter, None),
+    ]
+    return passes
