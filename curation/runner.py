@@ -268,9 +268,12 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
 
     logger.remove()  # datatrove re-adds an INFO console handler on import; the CLI owns the console
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+    # fork, not datatrove's default forkserver: each phase's worker pool starts without re-importing datatrove,
+    # pyarrow and the stages (sample crawl, 7 phases: 11.4 s -> 7.8 s wall on 2 cores, identical shards). The
+    # parent's only other thread is the progress bar, which takes no lock a worker needs.
     executors = [
         CurateLocalExecutor(p.steps, tasks=p.tasks, workers=max(1, min(workers, p.tasks)),
-                            logging_dir=str(output / "logs" / p.name), skip_completed=True)
+                            logging_dir=str(output / "logs" / p.name), skip_completed=True, start_method="fork")
         for p in phases
     ]
     reused = sum(p.tasks - len(ex.get_incomplete_ranks()) for p, ex in zip(phases, executors))
