@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import sys
 
-# bench/ itself must not be on sys.path (python puts a script's folder first): bench/tokenize.py would shadow the
-# standard library's `tokenize`, which `inspect` (imported by dataclasses) and `linecache` need
+# keep bench/ off sys.path (python puts a script's folder first) so no bench script can shadow a stdlib module
 sys.path[:] = [p for p in sys.path if not p.rstrip("/").endswith("/bench")]
 
 import argparse

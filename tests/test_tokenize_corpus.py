@@ -35,7 +35,7 @@ stages:
 
 @pytest.mark.parametrize("backend,vocab", [("sentencepiece", 4000), ("hf", 2000)])
 def test_train_tokenize_read_on_curated_corpus(curated, tmp_path, backend, vocab):
-    from datasets import Dataset
+    Dataset = pytest.importorskip("datasets", reason="datasets is a test extra").Dataset
 
     from curation.tokenize.encode import tokenize_shard_set
     from curation.tokenize.encoders import load_encoder

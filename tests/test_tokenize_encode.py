@@ -47,7 +47,8 @@ def run(manifest, tok, out, **kw):
 
 def test_packed_rows_are_the_document_stream_with_eos(spm, tmp_path):
     import sentencepiece
-    from datasets import Dataset
+
+    Dataset = pytest.importorskip("datasets", reason="datasets is a test extra").Dataset
 
     manifest, tok, _card = spm
     m, stats = run(manifest, tok, tmp_path / "out", layout="packed", seq_len=64, max_shard_tokens=64 * 40)
@@ -98,7 +99,7 @@ def test_doc_index_locates_every_document(spm, tmp_path):
 
 
 def test_docs_layout_one_row_per_document_with_bos_and_eos(hf, tmp_path):
-    from datasets import Dataset
+    Dataset = pytest.importorskip("datasets", reason="datasets is a test extra").Dataset
     from tokenizers import Tokenizer
 
     manifest, tok, _ = hf
@@ -119,7 +120,7 @@ def test_docs_layout_one_row_per_document_with_bos_and_eos(hf, tmp_path):
 
 
 def test_output_is_byte_identical_for_any_worker_count_and_task_split(spm, tmp_path, monkeypatch):
-    import curation.tokenize.encode as encode
+    from curation.tokenize import encode
 
     manifest, tok, _ = spm
     kw = {"layout": "packed", "seq_len": 16, "max_shard_tokens": 16 * 50}

@@ -238,7 +238,9 @@ def test_spm_lines_cut_long_lines_and_drop_blank():
 def test_sentencepiece_bpe_loads_in_every_client_with_identical_ids(spm_bpe):
     import sentencepiece as spm
     from tokenizers import Tokenizer
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    transformers = pytest.importorskip("transformers", reason="transformers is a test extra")
+    AutoTokenizer, PreTrainedTokenizerFast = transformers.AutoTokenizer, transformers.PreTrainedTokenizerFast
 
     manifest, out, card = spm_bpe
     sp = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
@@ -282,7 +284,10 @@ def test_sentencepiece_unigram_converts_with_identical_ids(tmp_path):
 
 def test_hf_bpe_is_byte_level_lossless_and_loads_in_transformers(hf_bpe):
     from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
+
+    PreTrainedTokenizerFast = pytest.importorskip(
+        "transformers", reason="transformers is a test extra"
+    ).PreTrainedTokenizerFast
 
     manifest, out, card = hf_bpe
     assert not (out / "tokenizer.model").exists()

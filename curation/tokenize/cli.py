@@ -151,13 +151,21 @@ def cmd_eval(args) -> int:
     if bool(args.manifest) == bool(args.text):
         raise CurateError("give exactly one of --manifest MANIFEST or --text FILE [FILE ...]")
     if args.manifest:
-        seed = args.seed
-        if seed is None:  # the training seed: the slice then starts with text the tokenizer never saw
-            card_path = Path(args.tokenizer) / "tokenizer_card.json"
-            card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
-            seed = card.get("parameters", {}).get("seed", 0)
-        sample = heldout_texts(args.manifest, seed, args.max_bytes or DEFAULT_EVAL_BYTES, verify=not args.no_verify)
-        source = {"manifest": str(args.manifest), "seed": seed, "max_bytes": args.max_bytes or DEFAULT_EVAL_BYTES}
+        from curation.tokenize.source import load_shard_set
+
+        card_path = Path(args.tokenizer) / "tokenizer_card.json"
+        card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+        train_seed = card.get("parameters", {}).get("seed", 0)
+        seed = train_seed if args.seed is None else args.seed  # training seed: the slice starts with unseen text
+        max_bytes = args.max_bytes or DEFAULT_EVAL_BYTES
+        sample = heldout_texts(args.manifest, seed, max_bytes, verify=not args.no_verify)
+        source = {"manifest": str(args.manifest), "seed": seed, "max_bytes": max_bytes}
+        if (
+            seed == train_seed
+            and card.get("source", {}).get("manifest_sha256") == load_shard_set(args.manifest).manifest_sha256
+        ):
+            # the same shard set the tokenizer was trained on: only its held-out slice is unseen text
+            source["heldout_docs_never_trained_on"] = card.get("heldout", {}).get("docs")
     else:
         sample = file_texts(args.text)
         source = {"files": [str(p) for p in args.text]}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -175,12 +176,12 @@ def tokenize_shard_set(
         "format_version": FORMAT_VERSION,
         "kind": "tokenized_set",
         "source": {
-            "manifest": str(shard_set.manifest_path),
+            "manifest": os.path.relpath(shard_set.manifest_path, out.resolve()),  # relative to this manifest
             "manifest_sha256": shard_set.manifest_sha256,
             "name": shard_set.name,
         },
         "tokenizer": {
-            "dir": str(tok_dir.resolve()),
+            "dir": os.path.relpath(tok_dir.resolve(), out.resolve()),
             "tokenizer_sha256": sha256_file(tok_dir / "tokenizer.json"),
             "name": card.get("name"),
             "backend": card.get("backend"),

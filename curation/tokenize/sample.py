@@ -98,7 +98,10 @@ def order_documents(
     # ties (same id twice) fall back to shard order: stable sort
     order = np.argsort(key, kind="stable")
     return DocOrder(
-        shard=np.concatenate(shards)[order], row=np.concatenate(rows)[order], nbytes=np.concatenate(nbytes)[order]
+        shard=np.concatenate(shards)[order],
+        row=np.concatenate(rows)[order],
+        nbytes=np.concatenate(nbytes)[order],
+        tables=tables or {},
     )
 
 
@@ -132,7 +135,8 @@ def read_sample(
         rows = np.sort(picked_row[picked_shard == si])
         cached = order.tables.get(int(si))
         table = cached if cached is not None else read_shard(shard_set.shards[int(si)], ("id", "text"))
-        table = table.take(pa.array(rows))
+        if len(rows) < table.num_rows:  # all rows picked (a small set): no copy
+            table = table.take(pa.array(rows))
         texts = table["text"].to_pylist()
         sample.ids.extend(table["id"].to_pylist())
         sample.texts.extend(texts)

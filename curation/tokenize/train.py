@@ -66,7 +66,7 @@ def available_memory_bytes() -> int | None:
 
 
 def spm_trainer_args(recipe: TokenizerRecipe, input_file: str | Path, model_prefix: str | Path, threads: int) -> dict:
-    """Every argument given to `sentencepiece.SentencePieceTrainer.train` (bench/tokenize.py reuses it)."""
+    """Every argument given to `sentencepiece.SentencePieceTrainer.train` (bench/tokenize_bench.py reuses it)."""
     return {
         "input": str(input_file),
         "model_prefix": str(model_prefix),
@@ -149,7 +149,7 @@ def han_split_pattern(han_run_chars: int, split_digits: bool) -> str:
 
 
 def build_hf_tokenizer(recipe: TokenizerRecipe):
-    """(untrained `tokenizers.Tokenizer`, `BpeTrainer`) for the hf backend (bench/tokenize.py reuses it)."""
+    """(untrained `tokenizers.Tokenizer`, `BpeTrainer`) for the hf backend (bench/tokenize_bench.py reuses it)."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
@@ -346,7 +346,7 @@ def train_tokenizer(
             role: {"token": t, "id": i}
             for i, (role, t) in enumerate(zip(("unk", "bos", "eos", "pad"), recipe.control_tokens()))
         },
-        "source": shard_set.describe(),
+        "source": shard_set.describe(relative_to=out),
         "sample": sample_info,
         "heldout": {"budget_bytes": recipe.heldout_bytes, **heldout.describe(), **checks},
         "parameters": recipe.to_dict(),
