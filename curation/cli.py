@@ -22,6 +22,7 @@ commands:
   run         run a pipeline:                 curate run pipelines/web_zh.yaml --workers 2
   validate    check a pipeline without reading data (exit 2 on problems, naming file, line and key)
   stages      the stage catalog: each stage's parameters with type, default and doc
+  verify      re-hash every shard of a shard set and check counts and schema against its manifest
   classifier  train / evaluate fastText classifiers (quality, toxicity) used by the `classifier` stage
   tokenizer   train / evaluate a tokenizer (SentencePiece or HF tokenizers) on a curated shard set
   tokenize    turn a shard set into tokenized Arrow shards for the trainer
@@ -166,6 +167,17 @@ def cmd_stages(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from curation.verify import verify_manifest
+
+    report = verify_manifest(args.manifest)
+    for problem in report.problems:
+        print(f"MISMATCH {problem}", file=sys.stderr)
+    status = "ok" if report.ok else f"{len(report.problems)} problem(s)"
+    print(f"{report.manifest}: {report.checked} shard(s) checked, {status}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="curate", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -199,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stage", nargs="?", help="show only this stage")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_stages)
+
+    p = sub.add_parser("verify", help="check a shard set against its manifest", description=(
+        "Re-hash every shard (kept and removed) of a shard set, re-count documents and characters, check the "
+        "schema; report missing, corrupt or unlisted shards. Exit code 1 on any mismatch."))
+    p.add_argument("manifest", help="manifest.json of a shard set, or its directory")
+    p.set_defaults(func=cmd_verify)
 
     from curation.filter.classifier_cli import add_classifier_commands
     from curation.tokenize.cli import add_tokenizer_commands
