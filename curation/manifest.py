@@ -13,9 +13,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from curation import __version__
 
 FORMAT_VERSION = 1
@@ -39,6 +36,9 @@ def git_commit(path: Path) -> str | None:
 
 def describe_shard(path: Path, root: Path) -> dict[str, Any]:
     """path (relative to root), sha256, num_docs, num_chars, bytes of one Parquet shard."""
+    import pyarrow.compute as pc  # lazy: sha256_file is used by light CLI paths (classifier cards)
+    import pyarrow.parquet as pq
+
     table = pq.read_table(path, columns=["text"])
     num_chars = pc.sum(pc.utf8_length(table["text"])).as_py() or 0
     return {

@@ -24,7 +24,6 @@ against 2.2-3.2 s) and gave a different model on each run (Hogwild SGD depends o
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 import random
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from curation.filter.fasttext_text import DEFAULT_TOKENIZATION, TOKENIZATIONS, fasttext_tokens
 from curation.langid import fasttext_compat
+from curation.manifest import sha256_file
 
 CARD_FORMAT = "curate.fasttext_classifier/1"  # first key of every model card
 _PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the directory holding `curation/`
@@ -192,14 +192,6 @@ def read_examples(
                 continue
             examples.append(Example(text, label_str(label)))
     return examples, skipped
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_training_file(
