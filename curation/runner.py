@@ -284,7 +284,7 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
         for phase, ex in zip(phases, executors):  # in order: each phase reads what the previous one wrote
             try:
                 ex.run()
-            except Exception as e:  # a task raised: datatrove logged the traceback into the phase's logs/
+            except Exception as e:  # noqa: BLE001  a task raised: datatrove logged the traceback in the phase logs
                 raise RunError(f"pipeline '{cfg.name}' failed in phase {phase.name}: {type(e).__name__}: {e} "
                                f"(task logs: {output}/logs/{phase.name}/logs/)") from None
             missing = ex.get_incomplete_ranks(skip_completed=True)
