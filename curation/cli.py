@@ -25,6 +25,12 @@ commands:
   classifier  train / evaluate fastText classifiers (quality, toxicity) used by the `classifier` stage
   tokenizer   train / evaluate a tokenizer (SentencePiece or HF tokenizers) on a curated shard set
   tokenize    turn a shard set into tokenized Arrow shards for the trainer
+  report      report on a mixture, tokenized set or shard set: md, json, self-contained html with plots
+  takedown    remove URLs, domains or document ids from shard sets and every set derived from them
+  lm          train / calibrate / score the n-gram language model of the `perplexity` stage (CCNet)
+
+A mixture YAML (`kind: mixture`, e.g. pipelines/mix_cpt.yaml) is run by `curate run` too: it samples shard sets
+by token shares with caps (domain <= 15%) and writes a mixed shard set with planned and realized shares.
 """
 
 
@@ -97,22 +103,64 @@ def _print_summary(result, console) -> None:
     console.print(f"manifest: {result.manifest_path}")
 
 
+def _executor_options(args, cfg):
+    """--executor and its options; Slurm's last job re-enters this command with --finalize."""
+    import shlex
+
+    from curation.executor import ExecutorOptions
+
+    kind = "finalize" if args.finalize else args.executor
+    final = None
+    if kind == "slurm":
+        final = (f"curate run {shlex.quote(str(os.path.abspath(args.pipeline)))} -o {shlex.quote(str(cfg.output))} "
+                 f"--finalize --no-progress" + (f" --limit {args.limit}" if args.limit is not None else ""))
+    return ExecutorOptions(kind=kind, ray_address=args.ray_address, partition=args.partition, time=args.time,
+                           cpus_per_task=args.cpus_per_task, mem_per_cpu_gb=args.mem_per_cpu_gb, qos=args.qos,
+                           env_command=args.env_command, finalize_command=final, max_array_size=args.max_array_size)
+
+
 def cmd_run(args) -> int:
     from curation.config import load_pipeline
+    from curation.mix import is_mixture_file
 
     console = _console()
+    if is_mixture_file(args.pipeline):  # a mixture (kind: mixture): curation/mix
+        from curation.mix import run_mixture
+
+        return run_mixture(args.pipeline, args.output, args.dry_run, args.workers, console, not args.no_progress)
     cfg = load_pipeline(args.pipeline, output_override=args.output)
+    cfg.output = cfg.output.resolve() if args.executor != "local" else cfg.output  # cluster jobs need absolute paths
+    opts = _executor_options(args, cfg)
+    # local: a process pool of --workers (default: CPUs); Ray/Slurm: at most --workers tasks at once (default: all)
+    workers = args.workers or ((os.cpu_count() or 1) if opts.kind in ("local", "finalize") else -1)
+    shown_workers = workers if workers > 0 else cfg.tasks
     if args.dry_run:
-        _print_plan(cfg, console, args.workers, args.limit)
+        _print_plan(cfg, console, shown_workers, args.limit)
+        if opts.kind == "slurm":
+            from curation.executor import make_executors, slurm_scripts
+            from curation.runner import build_phases
+
+            execs = make_executors(build_phases(cfg, cfg.output, args.limit), cfg.output, workers, opts, cfg.name)
+            for job in slurm_scripts(execs, opts, cfg.output):
+                dep = f" --dependency=afterok:<job id of {job['depends_on']}>" if job["depends_on"] else ""
+                arrays = f", {job['arrays']} consecutive arrays" if job["arrays"] > 1 else ""
+                console.print(f"# job {job['job']} ({job['tasks']} task(s){arrays}): sbatch{dep}", markup=False,
+                              soft_wrap=True)
+                console.print(job["script"], markup=False, highlight=False, soft_wrap=True)
         console.print("dry run: nothing was read or written")
         return 0
     from curation.runner import run_pipeline
 
-    _print_plan(cfg, console, args.workers, args.limit) if args.verbose else None
-    console.print(f"running [bold]{cfg.name}[/bold]: {len(cfg.input_files)} input file(s), {cfg.tasks} task(s), "
-                  f"{max(1, min(args.workers, cfg.tasks))} worker(s) -> {cfg.output}")
-    result = run_pipeline(cfg, workers=args.workers, limit=args.limit, fresh=args.fresh, console=console,
-                          progress=not args.no_progress)
+    _print_plan(cfg, console, shown_workers, args.limit) if args.verbose else None
+    console.print(f"running [bold]{cfg.name}[/bold] on {opts.kind}: {len(cfg.input_files)} input file(s), "
+                  f"{cfg.tasks} task(s), {max(1, min(shown_workers, cfg.tasks))} worker(s) -> {cfg.output}")
+    result = run_pipeline(cfg, workers=workers, limit=args.limit, fresh=args.fresh, console=console,
+                          progress=not args.no_progress and opts.kind != "slurm", executor=opts)
+    if result.jobs is not None:
+        for name, job_id in result.jobs.items():
+            console.print(f"submitted {name}: job {job_id}" if job_id != "-1" else f"{name}: all tasks done already")
+        console.print(f"stats.json and manifest.json appear in {cfg.output} when the last job has run")
+        return 0
     _print_summary(result, console)
     return 0
 
@@ -121,6 +169,10 @@ def cmd_validate(args) -> int:
     from curation.config import load_pipeline
 
     console = _console()
+    from curation.mix import is_mixture_file, validate_mixture
+
+    if is_mixture_file(args.pipeline):
+        return validate_mixture(args.pipeline, console)
     cfg = load_pipeline(args.pipeline)
     _print_plan(cfg, console, workers=1, limit=None)
     console.print(f"[green]ok[/green]: {args.pipeline} is valid")
@@ -149,6 +201,7 @@ def cmd_stages(args) -> int:
         print(json.dumps(catalog, ensure_ascii=False, indent=2))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False)
@@ -160,8 +213,8 @@ def cmd_stages(args) -> int:
         t.add_column("default")
         t.add_column("doc")
         for p in entry["params"]:
-            t.add_row(p["name"], p["type"], "(required)" if p["required"] else json.dumps(p["default"],
-                      ensure_ascii=False), p["doc"])
+            default = "(required)" if p["required"] else json.dumps(p["default"], ensure_ascii=False)
+            t.add_row(*(escape(c) for c in (p["name"], p["type"], default, p["doc"])))  # "list[str]" is not markup
         console.print(t)
     return 0
 
@@ -188,14 +241,31 @@ def build_parser() -> argparse.ArgumentParser:
         "manifest.json. Re-running the same command resumes: finished tasks are kept when the config is "
         "unchanged; a changed config starts over. Output is byte-identical whatever --workers is."))
     p.add_argument("pipeline", help="pipeline YAML file, e.g. pipelines/web_zh.yaml")
-    p.add_argument("--workers", "-w", type=int, default=os.cpu_count() or 1,
-                   help="tasks run in parallel (default: number of CPUs); does not change the output")
+    p.add_argument("--workers", "-w", type=int, default=None,
+                   help="tasks run in parallel (default: number of CPUs locally, all tasks on Ray/Slurm); "
+                        "does not change the output")
     p.add_argument("--output", "-o", help="output directory (overrides 'output:' in the YAML)")
     p.add_argument("--limit", type=int, help="read at most N input records in total (split evenly over tasks)")
     p.add_argument("--dry-run", action="store_true", help="validate and print the resolved plan; read nothing")
     p.add_argument("--fresh", action="store_true", help="discard finished tasks of an earlier run and start over")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.add_argument("--verbose", "-v", action="store_true", help="print the resolved plan before running")
+    g = p.add_argument_group("executors", "where the tasks run; every executor writes the same shards")
+    g.add_argument("--executor", choices=["local", "ray", "slurm"], default="local",
+                   help="local process pool (default), a Ray cluster, or Slurm array jobs chained by dependencies")
+    g.add_argument("--ray-address", help="Ray cluster address (e.g. ray://head:10001); default: start a local Ray. "
+                   "The output directory must be on a filesystem every node sees")
+    g.add_argument("--partition", help="Slurm partition (required with --executor slurm)")
+    g.add_argument("--time", default="24:00:00", help="Slurm time limit per task (default: 24:00:00)")
+    g.add_argument("--cpus-per-task", type=int, default=1, help="CPUs reserved per task, Slurm and Ray (default: 1)")
+    g.add_argument("--mem-per-cpu-gb", type=int, default=2, help="GB of memory per reserved CPU (default: 2)")
+    g.add_argument("--qos", help="Slurm QOS (default: the partition's)")
+    g.add_argument("--env-command", help="shell line activating the environment in Slurm jobs "
+                   "(default: source this venv's bin/activate)")
+    g.add_argument("--max-array-size", type=int, default=1001, help="most tasks per Slurm array job (your cluster's "
+                   "MaxArraySize - 1; default 1001); more tasks run as consecutive arrays")
+    g.add_argument("--finalize", action="store_true", help="run no task: write stats.json and manifest.json of a "
+                   "run whose tasks all finished (Slurm's last job runs this)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a pipeline YAML without reading data", description=(
@@ -218,10 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify)
 
     from curation.filter.classifier_cli import add_classifier_commands
+    from curation.governance.cli import add_takedown_commands
+    from curation.lm.cli import add_lm_commands
+    from curation.report import add_report_commands
     from curation.tokenize.cli import add_tokenizer_commands
 
     add_classifier_commands(sub)
     add_tokenizer_commands(sub)
+    add_takedown_commands(sub)
+    add_lm_commands(sub)
+    add_report_commands(sub)
     return parser
 
 

@@ -252,6 +252,11 @@ def load_pipeline(path: str | Path, output_override: str | None = None) -> Pipel
             input_files.extend(files)
         if not input_params["paths"]:
             errors.add(("input", "paths"), "'paths' is empty")
+    if input_params and not errors.items:
+        try:  # ranges checked by the ingest constructor (max_error_rate, size limits) fail at validate time too
+            ingest_cls(**input_params, _files=input_files)
+        except (ValueError, TypeError, ConfigError) as e:
+            errors.add(("input",), str(e))
 
     # stages
     stages: list[StageSpec] = []

@@ -56,6 +56,8 @@ def list_shards(folder: Path) -> list[Path]:
 
 
 def build_manifest(cfg, output: Path, stage_dirs: list[tuple[str, str]], input_hashes: list[dict]) -> dict:
+    from curation.governance.provenance import shard_provenance
+
     kept = [describe_shard(p, output) for p in list_shards(output / "kept")]
     removed = {}
     for stage_key, _stage_id in stage_dirs:
@@ -90,6 +92,9 @@ def build_manifest(cfg, output: Path, stage_dirs: list[tuple[str, str]], input_h
             "removed_docs": sum(s["num_docs"] for v in removed.values() for s in v),
         },
         "stats": "stats.json",
+        # kept documents and chars per licence and per source (curation/governance/provenance.py)
+        "provenance": shard_provenance(list_shards(output / "kept")).block(),
+        "lineage": {"supersedes": None},  # set by `curate takedown` (curation/governance/takedown.py)
     }
 
 

@@ -18,14 +18,18 @@ from typing import Any
 # stage id -> module that defines (and registers) it. Order = data-flow order, used by `curate stages`.
 STAGE_MODULES: dict[str, str] = {
     "ingest": "curation.ingest.reader",
+    "select": "curation.filter.select",
+    "optout": "curation.filter.optout",
     "extract": "curation.extract.html",
     "normalize": "curation.normalize.text",
+    "paragraph_dedup": "curation.filter.paragraph_dedup",
     "langid": "curation.langid.fasttext_lid",
     "clean_lines": "curation.filter.boilerplate_lines",
     "quality": "curation.filter.quality",
     "toxicity": "curation.filter.toxicity",
     "classifier": "curation.filter.classifier",
     "pii": "curation.filter.pii",
+    "perplexity": "curation.filter.perplexity",
     "exact_dedup": "curation.dedup.exact_dedup",
     "minhash_dedup": "curation.dedup.minhash_dedup",
     "sentences": "curation.segment.sentences",
@@ -77,7 +81,7 @@ def _docstring_args(cls) -> dict[str, str]:
     """Parse ``name: one-line doc`` entries of the ``Args:`` section of a class docstring."""
     doc = inspect.getdoc(cls) or ""
     out: dict[str, str] = {}
-    m = re.search(r"^Args:\s*$(.*?)(?:^\S|\Z)", doc, re.M | re.S)
+    m = re.search(r"^Args:\s*$(.*?)(?:^\S|\Z)", doc, re.MULTILINE | re.DOTALL)
     if not m:
         return out
     current = None

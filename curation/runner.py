@@ -38,6 +38,7 @@ class RunResult:
     manifest_path: Path
     stats: dict
     manifest: dict
+    jobs: dict | None = None  # Slurm: {job name: job id} of the submitted jobs (stats and manifest come later)
 
 
 def stage_dir_keys(cfg: PipelineConfig) -> list[tuple[str, str]]:
@@ -91,7 +92,7 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
                                 stage=key)
 
     ingest_cls = registry.get_stage("ingest")
-    steps: list = [ingest_cls(**cfg.input, _files=cfg.input_files, _report_dir=str(output))]
+    steps: list = [ingest_cls(**cfg.input, _files=cfg.input_files, _report_dir=str(output), _pipeline_name=cfg.name)]
     roles: list[tuple] = [("ingest",)]
     if limit is not None:
         steps.append(LimitPerTask(limit))
@@ -137,19 +138,87 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def _prepare_output(output: Path, config_hash: str, fresh: bool) -> bool:
-    """Clear outputs of a different config (or on --fresh). Returns True when resuming finished tasks."""
+# Settings that only judge a finished run, never change what it writes: changing them must not redo finished tasks.
+_RESUME_NEUTRAL_INPUT_KEYS = ("max_error_rate",)
+
+
+def resume_config_hash(cfg: PipelineConfig) -> str:
+    """sha256 of the resolved config minus ``_RESUME_NEUTRAL_INPUT_KEYS``: what finished tasks are keyed by."""
+    import hashlib
+
+    resolved = cfg.resolved()
+    resolved["input"] = {k: v for k, v in resolved["input"].items() if k not in _RESUME_NEUTRAL_INPUT_KEYS}
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def input_fingerprint(files: list[str]) -> str:
+    """sha256 over (path, size, mtime) of every input file: a replaced or re-downloaded input invalidates finished
+    tasks, as in make and rsync, without reading the data (the manifest's content sha256 is computed at the end)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in files:
+        try:
+            st = os.stat(f)
+            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{f}\0missing\n".encode())
+    return h.hexdigest()
+
+
+def _prepare_output(output: Path, config_hash: str, fresh: bool, may_clear: bool = True) -> bool:
+    """Clear outputs of a different config (or on --fresh). Returns True when resuming finished tasks.
+
+    Crash safety (SIGKILL at any point, tested in tests/test_resume_kill.py): every file is written under a hidden
+    temporary name (``.<name>.tmp``) and renamed when complete; a task's rerun first deletes its old parts; the
+    marker is written last, after the clean-up, so a kill during the clean-up repeats it. On resume no task is
+    running yet, so any temporary left here is from a killed attempt and is deleted.
+    """
     marker = output / "logs" / "config_hash"
     previous = marker.read_text().strip() if marker.is_file() else None
     if fresh or (previous is not None and previous != config_hash) or (previous is None and output.exists()):
+        if not may_clear and previous is None:
+            raise RunError(f"nothing to finalize in {output}: its tasks have not finished (no run marker {marker})")
+        if not may_clear:  # --finalize after a cluster run: never delete what the cluster computed
+            raise RunError(f"{output} was produced by a different config, curate version or input files than this "
+                           f"command resolves to (marker {marker}); nothing was deleted. Finalize with the same "
+                           f"curate checkout and config, or re-run without --finalize to start over")
         for sub in ("kept", "removed", "logs", "ingest_errors", "work"):
             shutil.rmtree(output / sub, ignore_errors=True)
         for f in ("stats.json", "manifest.json"):
             (output / f).unlink(missing_ok=True)
         previous = None
+    else:
+        for sub in ("kept", "removed", "logs", "ingest_errors", "work"):
+            for tmp in (output / sub).rglob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
     (output / "logs" / "progress").mkdir(parents=True, exist_ok=True)
-    marker.write_text(config_hash + "\n")
+    write_text_atomic(marker, config_hash + "\n")
     return previous == config_hash
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _check_ingest_errors(cfg: PipelineConfig, output: Path, stats: dict) -> None:
+    """Record the ingest damage rate in stats; above ``input.max_error_rate`` write stats.json (for the diagnosis),
+    withdraw any manifest.json (the shard set is not valid) and fail."""
+    import inspect
+
+    from curation.ingest.reader import Ingest, check_error_rate, damage_rate
+
+    max_rate = cfg.input.get("max_error_rate", inspect.signature(Ingest).parameters["max_error_rate"].default)
+    damaged, candidates, rate = damage_rate(stats["ingest"]["by_file"])
+    stats["ingest"]["damage"] = {"records": damaged, "of": candidates, "rate": round(rate, 6), "max_rate": max_rate}
+    problem = check_error_rate(stats["ingest"]["by_file"], max_rate)
+    if problem:
+        write_json_atomic(output / "stats.json", stats)
+        (output / "manifest.json").unlink(missing_ok=True)
+        raise RunError(f"{problem}\n(stats: {output / 'stats.json'}; raise input.max_error_rate to accept this "
+                       f"input: finished tasks are reused)")
 
 
 def _metric_total(v: Any) -> float:
@@ -252,30 +321,64 @@ def _progress_thread(output: Path, phases: list[Phase], stop: threading.Event, c
     return th
 
 
-def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None, fresh: bool = False,
-                 console=None, progress: bool = True) -> RunResult:
-    from curation.executor import CurateLocalExecutor
+def _lock_output(output: Path):
+    """An exclusive lock on the output directory for this run: a second `curate run` into it fails at once instead
+    of deleting the first one's temporaries. flock is released by the OS when the process dies (kill -9 too)."""
+    import fcntl
 
+    fh = open(output / ".curate.lock", "a")  # noqa: SIM115  held until run_pipeline returns
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise RunError(f"another curate run is writing to {output} (lock {output / '.curate.lock'}); wait for it "
+                       f"or choose another --output") from None
+    return fh
+
+
+def _hash_inputs(paths: list[str]) -> list[dict]:
+    """sha256 of every input file, in threads (hashlib releases the GIL): I/O-bound on a crawl, so several files are
+    read at once instead of one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(paths)))) as pool:
+        digests = list(pool.map(sha256_file, paths))
+    return [{"path": os.path.relpath(p), "sha256": d, "bytes": Path(p).stat().st_size} for p, d in zip(paths, digests)]
+
+
+def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None, fresh: bool = False,
+                 console=None, progress: bool = True, executor=None) -> RunResult:
+    """Run every phase on ``executor`` (a ``curation.executor.ExecutorOptions``; None: local), then write stats.json
+    and manifest.json. Slurm returns at once with ``jobs`` set: the phases and a finalize job run on the cluster."""
+    cfg.output.mkdir(parents=True, exist_ok=True)
+    lock = _lock_output(cfg.output)
+    try:
+        return _run_locked(cfg, workers, limit, fresh, console, progress, executor)
+    finally:
+        lock.close()
+
+
+def _run_locked(cfg: PipelineConfig, workers: int, limit: int | None, fresh: bool, console, progress: bool,
+                executor) -> RunResult:
+    from curation.executor import ExecutorOptions, make_executors, submit_slurm
+
+    executor = executor or ExecutorOptions()
     output = cfg.output
-    output.mkdir(parents=True, exist_ok=True)
     # earlier shard sets a stage reads (incremental dedup's `against`) are inputs too: a changed one reruns
     refs = sorted(m for spec in cfg.stages for m in (spec.params.get("against") or []))
     ref_hashes = ",".join(sha256_file(m) for m in refs if Path(m).is_file())
-    resolved_hash = f"{cfg.config_hash()}:limit={limit}:code={code_fingerprint()}:refs={ref_hashes}"
-    _prepare_output(output, resolved_hash, fresh)
+    resolved_hash = (f"{resume_config_hash(cfg)}:limit={limit}:code={code_fingerprint()}:refs={ref_hashes}"
+                     f":inputs={input_fingerprint(cfg.input_files)}")
+    _prepare_output(output, resolved_hash, fresh, may_clear=executor.kind != "finalize")
     phases = build_phases(cfg, output, limit)
     from loguru import logger
 
     logger.remove()  # datatrove re-adds an INFO console handler on import; the CLI owns the console
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
-    # fork, not datatrove's default forkserver: each phase's worker pool starts without re-importing datatrove,
-    # pyarrow and the stages (sample crawl, 7 phases: 11.4 s -> 7.8 s wall on 2 cores, identical shards). The
-    # parent's only other thread is the progress bar, which takes no lock a worker needs.
-    executors = [
-        CurateLocalExecutor(p.steps, tasks=p.tasks, workers=max(1, min(workers, p.tasks)),
-                            logging_dir=str(output / "logs" / p.name), skip_completed=True, start_method="fork")
-        for p in phases
-    ]
+    executors = make_executors(phases, output, workers, executor, name=cfg.name)  # local | ray | slurm | finalize
+    if executor.kind == "slurm":  # queued, not run: the cluster runs the phases, then `curate run ... --finalize`
+        jobs = submit_slurm(executors, executor, output)
+        return RunResult(output, output / "stats.json", output / "manifest.json", {}, {}, jobs=jobs)
     reused = sum(p.tasks - len(ex.get_incomplete_ranks()) for p, ex in zip(phases, executors))
     stop = threading.Event()
     th = _progress_thread(output, phases, stop, console) if progress else None
@@ -300,8 +403,8 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
     stats = aggregate_stats(cfg, output, phases, wall)
     stats["tasks_reused"] = reused  # finished by an earlier invocation of the same config (resume)
     stats["tasks_total"] = sum(p.tasks for p in phases)
-    input_hashes = [{"path": os.path.relpath(p), "sha256": sha256_file(p), "bytes": Path(p).stat().st_size}
-                    for p in cfg.input_files]
+    _check_ingest_errors(cfg, output, stats)  # raises RunError above input.max_error_rate
+    input_hashes = _hash_inputs(cfg.input_files)
     manifest = build_manifest(cfg, output, stage_dir_keys(cfg), input_hashes)
     if limit is not None:
         manifest["limit"] = limit

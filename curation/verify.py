@@ -1,7 +1,10 @@
 """``curate verify MANIFEST``: check a shard set against its manifest.
 
 Re-hashes every shard (kept and removed) listed in a shard-set manifest, re-counts documents and characters,
-checks the Parquet schema, and reports missing, corrupt or mismatching shards. Any mismatch -> non-zero exit.
+checks the Parquet schema, and reports missing, corrupt or mismatching shards, and shards on disk (kept/ and
+removed/<stage>/) that the manifest does not list. Any mismatch -> non-zero exit. A single flipped byte anywhere in
+any shard changes its sha256 (tests/test_reliability.py flips one byte at 6 positions, header to footer, of every
+kept and removed shard).
 Cost: one sequential read of every shard (sha256 at ~1 GB/s) plus a read of the text column for the counts.
 """
 
@@ -77,8 +80,12 @@ def verify_manifest(manifest_path: str | Path) -> VerifyReport:
     totals = manifest.get("totals", {})
     if sum(s["num_docs"] for s in manifest.get("shards", [])) != totals.get("num_docs"):
         report.problems.append("totals.num_docs does not equal the sum over shards")
+    # shards on disk that the manifest does not list: kept/ and every removed/<stage>/ folder (hidden names are
+    # temporaries of a writer, not shards)
     listed = {s["path"] for s in manifest.get("shards", [])}
-    for extra in sorted((root / "kept").glob("*.parquet")) if (root / "kept").is_dir() else []:
+    listed |= {s["path"] for shards in manifest.get("removed", {}).values() for s in shards}
+    on_disk = sorted((root / "kept").glob("*.parquet")) + sorted((root / "removed").glob("*/*.parquet"))
+    for extra in on_disk:
         rel = extra.relative_to(root).as_posix()
         if rel not in listed and not extra.name.startswith("."):
             report.problems.append(f"{rel}: shard on disk but not in the manifest")

@@ -102,6 +102,21 @@ def test_rerun_resumes_and_changed_config_starts_over(pipeline, tmp_path, capsys
     assert stats["tasks_reused"] == 0
 
 
+def test_second_run_into_the_same_output_is_refused_while_the_first_holds_it(pipeline, tmp_path, capsys):
+    from curation.runner import _lock_output
+
+    out = tmp_path / "out"
+    out.mkdir()
+    held = _lock_output(out)  # as a concurrent `curate run` into the same directory would
+    try:
+        assert main(["run", str(pipeline), "--no-progress"]) == 1
+        assert "another curate run is writing to" in capsys.readouterr().err
+        assert not (out / "kept").exists()  # refused before touching anything
+    finally:
+        held.close()
+    assert main(["run", str(pipeline), "--no-progress"]) == 0  # released: runs normally
+
+
 def test_limit_and_dry_run(pipeline, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(pipeline), "--dry-run"]) == 0

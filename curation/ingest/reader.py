@@ -2,7 +2,8 @@
 
 In: WARC/ARC (gzip, zstd, lz4 or none), JSONL (gzip, zstd or none) or Parquet files, all of one ``format``.
 Out: one Document per HTML page (WARC) or per record (JSONL, Parquet), in file order, ids stable across runs.
-``doc.metadata`` always has ``source_file``, ``source_format``, ``content_format``; WARC adds ``url``, ``host``,
+``doc.metadata`` always has ``source_file``, ``source_format``, ``content_format``, ``license`` and ``source_name``
+(governance; ``terms`` when declared); WARC adds ``url``, ``host``,
 ``fetch_date``, ``content_type``, ``charset``, ``charset_source``, ``warc_record_id``; JSONL and Parquet add the
 record's other top-level scalar fields. Task ``rank`` of ``world_size`` reads files ``rank::world_size``.
 
@@ -11,10 +12,11 @@ Nothing in the input makes ``run`` raise: every record that yields no Document i
 - ``non_response``: WARC request / metadata / warcinfo / revisit / ARC header record (not an error);
 - ``http_status``: HTTP status outside 2xx (redirects, error pages; not an error);
 - ``non_html``: payload declared, or sniffed as, something other than HTML (not an error);
-- ``empty``: empty or blank payload / text;
+- ``empty``: empty or blank payload / text, or a 0-byte input file (one per file);
 - ``binary``: a payload declared HTML (or undeclared) that is an image, PDF, archive or other binary data;
 - ``undecodable``: mostly replacement characters after decoding (WARC), a non-UTF-8 line (JSONL);
-- ``too_large``: a record over ``max_record_bytes`` (also after HTTP decompression);
+- ``too_large``: a record over ``max_record_bytes`` (also after HTTP decompression), a JSONL line over
+  ``max_line_bytes``;
 - ``truncated``: the file ends inside a record or a compressed member;
 - ``corrupt_record``: a record or compressed member that cannot be parsed (reading resumes after it if possible);
 - ``invalid_json``: a JSONL line that is not a JSON object;
@@ -22,6 +24,10 @@ Nothing in the input makes ``run`` raise: every record that yields no Document i
 - ``unreadable_file``: a file that cannot be opened or parsed at all (counted once per file).
 The first example of each problem reason per file (all but the first three reasons) is logged as a warning and
 kept in the report (up to ``MAX_REPORT_EXAMPLES`` per task).
+
+Error limit: all reasons but the first three are damage. ``damage_rate`` (damaged / (damaged + documents), an
+unreadable file counting as one damaged record) is checked by the runner after the run against
+``max_error_rate``; above it the run exits non-zero naming the rate, the worst files and their reasons.
 """
 
 from __future__ import annotations
@@ -71,7 +77,17 @@ class Ingest(PipelineStep):
         id_field: JSONL/Parquet field holding the document id (fallback "{file basename}:{line or row}")
         text_field: JSONL/Parquet field holding plain text
         html_field: JSONL/Parquet field holding raw HTML; preferred over text_field when it is a non-empty string
-        max_record_bytes: records (WARC record, JSONL line, decompressed HTTP body) larger than this are skipped
+        max_record_bytes: records (WARC record, decompressed HTTP body, JSONL/Parquet text or html) larger than
+            this are skipped as too_large
+        max_line_bytes: JSONL lines longer than this are skipped as too_large without being held in memory; null:
+            2 x max_record_bytes (JSON escapes, e.g. \\uXXXX for a 3-byte CJK character, can double a record)
+        max_error_rate: the run fails (exit 1) when more than this share of the records that could have been
+            documents are damaged (see ``damage_rate``); 1.0 never fails
+        license: licence of every document of this input (SPDX id or free text) -> metadata "license"; null:
+            a JSONL/Parquet record's own string "license" field, else "unknown"
+        source_name: name of this source -> metadata "source_name" (provenance tables, takedown); null: the
+            pipeline's name (a record's own string "source_name" field first for JSONL/Parquet)
+        terms: free-text terms of use of this input -> metadata "terms" (omitted when null)
     """
 
     type = "curate"
@@ -84,9 +100,15 @@ class Ingest(PipelineStep):
         text_field: str = "text",
         html_field: str = "html",
         max_record_bytes: int = 10_000_000,
+        max_line_bytes: int | None = None,
+        max_error_rate: float = 0.05,
+        license: str | None = None,
+        source_name: str | None = None,
+        terms: str | None = None,
         _files: list[str] | None = None,
         _limit: int = -1,
         _report_dir: str | None = None,
+        _pipeline_name: str | None = None,
     ):
         super().__init__()
         if format not in ("warc", "jsonl", "parquet"):
@@ -95,14 +117,22 @@ class Ingest(PipelineStep):
             raise ConfigError(f"ingest: paths must be a list of glob patterns, e.g. [{paths!r}]")
         if max_record_bytes <= 0:
             raise ConfigError(f"ingest: max_record_bytes must be positive, not {max_record_bytes}")
+        if max_line_bytes is not None and max_line_bytes <= 0:
+            raise ConfigError(f"ingest: max_line_bytes must be positive, not {max_line_bytes}")
+        if not 0.0 <= max_error_rate <= 1.0:
+            raise ConfigError(f"ingest: max_error_rate must be between 0 and 1, not {max_error_rate}")
         self.format = format
         self.paths = list(paths)
         self.id_field, self.text_field, self.html_field = id_field, text_field, html_field
         self.fields = Fields(id_field, text_field, html_field)
         self.max_record_bytes = max_record_bytes
+        self.max_line_bytes = max_line_bytes if max_line_bytes is not None else 2 * max_record_bytes
+        self.max_error_rate = max_error_rate
         self._files = list(_files) if _files is not None else None
         self._limit = _limit
         self._report_dir = _report_dir
+        self.license, self.source_name, self.terms = license, source_name, terms
+        self._pipeline_name = _pipeline_name
 
     @property
     def name(self) -> str:  # datatrove uses .name in stats and logs
@@ -116,10 +146,12 @@ class Ingest(PipelineStep):
         return sorted(f for f in found if os.path.isfile(f))
 
     def _iter_file(self, path: str) -> Iterator[Item | Skip]:
+        if _is_empty_file(path):
+            return _empty_file()
         if self.format == "warc":
             return iter_warc(path, self.max_record_bytes)
         if self.format == "jsonl":
-            return iter_jsonl(path, self.fields, self.max_record_bytes)
+            return iter_jsonl(path, self.fields, self.max_record_bytes, self.max_line_bytes)
         return iter_parquet(path, self.fields, self.max_record_bytes)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -146,12 +178,23 @@ class Ingest(PipelineStep):
                         self.stat_update("bytes_in", value=item.nbytes)
                         report.count(path, None)
                         n_out += 1
-                        yield Document(text=item.text, id=item.id, metadata=item.metadata)
+                        yield Document(text=item.text, id=item.id, metadata=self._provenance(item.metadata))
                 finally:
                     items.close()
         finally:
             if self._report_dir is not None:
                 report.write(os.path.join(self._report_dir, REPORT_SUBDIR, f"{rank:05d}.json"))
+
+    def _provenance(self, meta: dict) -> dict:
+        """Governance keys (curation/governance/provenance.py): the pipeline's declaration wins over a record's own
+        field, "unknown" / the pipeline name when neither says."""
+        lic, src = meta.get("license"), meta.get("source_name")
+        meta["license"] = self.license or (lic if isinstance(lic, str) and lic else "unknown")
+        meta["source_name"] = self.source_name or (src if isinstance(src, str) and src else None) or (
+            self._pipeline_name or "unknown")
+        if self.terms is not None:
+            meta["terms"] = self.terms
+        return meta
 
     def _count_skip(self, report: _Report, path: str, skip: Skip) -> None:
         if skip.reason != "unreadable_file":  # a file-level problem, not a record
@@ -162,6 +205,19 @@ class Ingest(PipelineStep):
         first = report.count(path, skip)
         if first and skip.reason not in EXPECTED_REASONS:
             logger.warning(f"ingest: {path} @ {skip.where}: skipped.{skip.reason}: {skip.detail} (first of its kind)")
+
+
+def _is_empty_file(path: str) -> bool:
+    try:
+        return os.path.getsize(path) == 0
+    except OSError:
+        return False  # the format reader reports it as unreadable_file
+
+
+def _empty_file() -> Iterator[Skip]:
+    """A 0-byte input file (a failed download, a placeholder) is one ``empty`` record: visible per file and counted
+    as damage, where reading it would yield nothing at all (WARC, JSONL) or ``unreadable_file`` (Parquet)."""
+    yield Skip("empty", 0, "empty file (0 bytes)")
 
 
 class _Report:
@@ -197,10 +253,40 @@ class _Report:
 
     def write(self, target: str) -> None:
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        tmp = f"{target}.tmp{os.getpid()}"
+        # hidden temporary name (".00000.json.tmp"): never read as a report; a stale one is swept on resume
+        tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(
                 {"files": self.files, "examples": self.examples}, f, ensure_ascii=False, indent=1, sort_keys=True
             )
             f.write("\n")
         os.replace(tmp, target)
+
+
+def damage_rate(by_file: dict[str, dict]) -> tuple[int, int, float]:
+    """(damaged, candidates, rate) over the per-file ingest report: damaged = skips for a reason outside
+    ``EXPECTED_REASONS`` (an unreadable file counts once), candidates = damaged + documents. Expected skips (request
+    records, redirects, images) say nothing about damage: a WARC is ~2/3 request and metadata records, which would
+    dilute a rate over all records threefold."""
+    damaged = sum(n for f in by_file.values() for r, n in f.get("skipped", {}).items() if r not in EXPECTED_REASONS)
+    candidates = damaged + sum(f.get("docs", 0) for f in by_file.values())
+    return damaged, candidates, (damaged / candidates if candidates else 0.0)
+
+
+def check_error_rate(by_file: dict[str, dict], max_error_rate: float, worst_files: int = 5) -> str | None:
+    """None when the damage rate is within ``max_error_rate``, else a message naming the rate, the files with the
+    most damage and their reasons."""
+    damaged, candidates, rate = damage_rate(by_file)
+    if rate <= max_error_rate:
+        return None
+
+    def damage(entry: dict) -> dict[str, int]:
+        return {r: n for r, n in sorted(entry.get("skipped", {}).items()) if r not in EXPECTED_REASONS}
+
+    worst = sorted(by_file.items(), key=lambda kv: (-sum(damage(kv[1]).values()), kv[0]))
+    worst = [(path, damage(entry)) for path, entry in worst if damage(entry)]
+    lines = [f"{path}: " + ", ".join(f"{r} {n}" for r, n in reasons.items()) for path, reasons in worst[:worst_files]]
+    more = f"\n  ... {len(worst) - worst_files} more file(s)" if len(worst) > worst_files else ""
+    return (f"ingest damage rate {rate:.2%} ({damaged} damaged of {candidates} records that could have been "
+            f"documents) exceeds input.max_error_rate={max_error_rate:g}; per-file counts are in stats.json "
+            f"(ingest.by_file), examples in the log:\n  " + "\n  ".join(lines) + more)

@@ -111,8 +111,13 @@ def row_to_item(
     return Item(doc_id, content.replace("\x00", ""), meta, where, nbytes)
 
 
-def iter_jsonl(path: str, fields: Fields, max_record_bytes: int) -> Iterator[Item | Skip]:
-    """Records of a .jsonl / .jsonl.gz / .jsonl.zst file (compression sniffed from the first bytes)."""
+def iter_jsonl(
+    path: str, fields: Fields, max_record_bytes: int, max_line_bytes: int | None = None
+) -> Iterator[Item | Skip]:
+    """Records of a .jsonl / .jsonl.gz / .jsonl.zst file (compression sniffed from the first bytes). A line longer
+    than ``max_line_bytes`` (default ``max_record_bytes``) is skipped in 1 MB pieces, never held whole; a record
+    whose html / text exceeds ``max_record_bytes`` (UTF-8) is skipped too."""
+    max_line = max_line_bytes if max_line_bytes is not None else max_record_bytes
     base = os.path.basename(path)
     base_meta = {"source_file": path, "source_format": "jsonl"}
     try:
@@ -131,7 +136,7 @@ def iter_jsonl(path: str, fields: Fields, max_record_bytes: int) -> Iterator[Ite
             return
         while True:
             try:
-                line = stream.readline(max_record_bytes + 1)
+                line = stream.readline(max_line + 1)
             except StreamTruncated as e:
                 yield Skip("truncated", line_no + 1, str(e))
                 return
@@ -142,16 +147,16 @@ def iter_jsonl(path: str, fields: Fields, max_record_bytes: int) -> Iterator[Ite
             if not line:
                 return
             line_no += 1
-            if len(line) > max_record_bytes:
+            if len(line) > max_line:
                 nbytes = len(line)
                 while line and not line.endswith(b"\n"):  # skip the rest of the line without holding it
                     line = stream.readline(_LINE_READ_BYTES)
                     nbytes += len(line)
-                yield Skip("too_large", line_no, f"line of {nbytes} bytes > max_record_bytes={max_record_bytes}")
+                yield Skip("too_large", line_no, f"line of {nbytes} bytes > max_line_bytes={max_line}", nbytes)
                 continue
             if not line.strip():  # blank lines (a trailing newline) are not records
                 continue
-            yield _parse_line(line, line_no, base, fields, base_meta)
+            yield _parse_line(line, line_no, base, fields, base_meta, max_record_bytes)
     finally:
         fh.close()
 
@@ -163,7 +168,9 @@ def io_lines(fh: BinaryIO, codec: str | None) -> BinaryIO:
     return io.BufferedReader(DecompressedStream(fh, codec), buffer_size=1 << 16)
 
 
-def _parse_line(line: bytes, line_no: int, base: str, fields: Fields, base_meta: dict) -> Item | Skip:
+def _parse_line(
+    line: bytes, line_no: int, base: str, fields: Fields, base_meta: dict, max_record_bytes: int
+) -> Item | Skip:
     try:
         s = line.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -177,6 +184,9 @@ def _parse_line(line: bytes, line_no: int, base: str, fields: Fields, base_meta:
     if not isinstance(row, dict):
         return Skip("invalid_json", line_no, f"a JSON {type(row).__name__}, not an object", len(line))
     out = row_to_item(row, line_no, f"{base}:{line_no}", fields, base_meta)
+    if isinstance(out, Item) and out.nbytes > max_record_bytes:
+        return Skip("too_large", line_no, f"{out.nbytes} bytes of content > max_record_bytes={max_record_bytes}",
+                    len(line))
     out.nbytes = len(line)
     return out
 

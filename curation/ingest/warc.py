@@ -16,6 +16,11 @@ files, raises on ``example-trunc.warc`` after 3 records, and fails decoding Clue
 not. warcio reads all of those; its gaps (whole-file gzip, lz4, silent mid-file errors) are closed by
 ``DecompressedStream``.
 
+A wrong WARC Content-Length shows as a record not followed by its blank line (warcio notices; we count it through
+its message template, ``_BadRecordEnds``): that record is ``corrupt_record``, and reading resumes at the next
+record start after it, so records swallowed by a length that is too large are recovered. NUL padding after a
+record (block-sized writers) is not damage.
+
 HTTP bodies are de-chunked and content-decoded (gzip, deflate, br, zstd) here; a body declared compressed that
 is not (ClueWeb09 does this) is used as it is. Cost: one pass over the compressed file, payloads of non-HTML
 records are skipped without being read.
@@ -89,27 +94,83 @@ def _iter_from(fh: BinaryIO, codec: str | None, path: str, base: str, max_record
             fh.seek(start)
             stream, where_of = fh, (lambda pos: pos)
         it = ArchiveIterator(stream)
+        it.INC_RECORD = bad_ends = _BadRecordEnds()
+        # A WARC record is held back until warcio has read what follows it: a wrong Content-Length shows only then
+        # (the record does not end in a blank line), and such a record is cut short or carries the next header.
+        pending: Item | Skip | None = None
+        pending_start = pending_ends = 0
         try:
             for record in it:
+                if pending is not None:
+                    yield _checked_end(pending, bad_ends.count > pending_ends)
+                pending_start, pending_ends = it.offset, bad_ends.count
                 where = where_of(it.offset)
                 item = _record_to_item(record, where, path, base, max_record_bytes)
                 n_parsed += 1
-                yield item
+                if record.format == "arc":  # ARC records need not end in a blank line
+                    yield item
+                else:
+                    pending = item
             start = None
+            if pending is not None:
+                pending = _checked_end(pending, bad_ends.count > pending_ends)
+                # the last record declared more bytes than the file holds: a Content-Length far too large swallows
+                # the records after it; look for them after its start (none in a cut file). Not in a whole-file
+                # gzip (the record is not at a member start): that scan would cover the whole file, for nothing.
+                per_record = codec is None or isinstance(stream.compressed_offset(pending_start), int)
+                if isinstance(pending, Skip) and pending.reason == "truncated" and per_record:
+                    start = _next_start(fh, codec, stream, pending_start)
+                    if start is not None:
+                        pending = Skip("corrupt_record", pending.where, f"WARC Content-Length runs past a record "
+                                       f"start (resumed at offset {start})", pending.nbytes)
+                yield pending
         except StreamTruncated as e:
+            if pending is not None:
+                yield _checked_end(pending, bad_ends.count > pending_ends)
             yield Skip("truncated", where_of(it.offset), str(e))
             start = None
         except Exception as e:  # noqa: BLE001 - warcio's ArchiveLoadFailed, header parse errors, StreamCorrupt, ...
             failed_at = it.offset
-            if codec:  # resume after the member where the failed record starts (the stream may have read ahead)
-                start = find_member(fh, codec, stream.member_start_of(failed_at), _looks_like_record_start)
-            else:
-                start = _find_warc_line(fh, failed_at)
+            overran = pending is not None and bad_ends.count > pending_ends
+            if pending is not None:
+                yield _checked_end(pending, overran)
+            # a record that overran its end (Content-Length too large) swallowed the start of the next one: look
+            # for the next record start after the overrunning record's start, not after where parsing failed
+            start = _next_start(fh, codec, stream, pending_start if overran else failed_at)
             reason = "corrupt_record" if n_parsed or start is not None else "unreadable_file"
             detail = f"{type(e).__name__}: {str(e).strip()[:300]}"
             if start is not None:
                 detail += f" (resumed at offset {start})"
             yield Skip(reason, where_of(failed_at), detail)
+
+
+def _next_start(fh: BinaryIO, codec: str | None, stream, after: int) -> int | None:
+    """Where reading resumes after damage at decompressed offset ``after``: the next gzip/zstd member (after the one
+    holding ``after``; the stream may have read ahead) that starts a record, or the next ``WARC/`` line."""
+    if codec:
+        return find_member(fh, codec, stream.member_start_of(after), _looks_like_record_start)
+    return _find_warc_line(fh, after)
+
+
+class _BadRecordEnds:
+    """Stands in for warcio's ``ArchiveIterator.INC_RECORD`` message template: warcio formats it when a record is not
+    followed by a blank line (and writes the result to stderr). Counts the cases whose line holds more than padding
+    (NUL-padded block-sized records are fine) and silences warcio's own stderr message."""
+
+    def __init__(self):
+        self.count = 0
+
+    def format(self, offset, line) -> str:
+        if bytes(line).strip(b"\x00\r\n\t "):
+            self.count += 1
+        return ""
+
+
+def _checked_end(out: Item | Skip, bad_end: bool) -> Item | Skip:
+    if not bad_end or (isinstance(out, Skip) and out.reason in ("truncated", "corrupt_record")):
+        return out
+    return Skip("corrupt_record", out.where, "record not followed by a blank line: its WARC Content-Length is wrong",
+                out.nbytes)
 
 
 def _looks_like_record_start(head: bytes) -> bool:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from curation import __version__
 from curation.errors import CurateError
+from curation.governance.provenance import ProvenanceCounter, doc_keys, table_keys
 from curation.manifest import sha256_file, write_json_atomic
 from curation.tokenize.encoders import load_encoder, quiet_hf_threads, to_arrays
 from curation.tokenize.shards import FORMAT_VERSION, TokenShardWriter, add_bos_eos, token_dtype
@@ -54,19 +55,25 @@ def _init_worker(tokenizer_dir: str, engine: str, dtype: str) -> None:
     _W["files"] = {}
 
 
-def _encode_task(path: str, row_group: int, start: int, stop: int) -> tuple[list[str], np.ndarray, np.ndarray, int]:
-    """Read rows [start, stop) of one row group and encode them: (doc ids, flat ids, lengths, text bytes)."""
+def _encode_task(
+    path: str, row_group: int, start: int, stop: int
+) -> tuple[list[str], np.ndarray, np.ndarray, int, list[tuple[str, str, int]]]:
+    """Read rows [start, stop) of one row group and encode them: (doc ids, flat ids, lengths, text bytes,
+    (license, source_name, chars) per document for the manifest's provenance block)."""
     key = (path, row_group)
     if _W.get("table_key") != key:  # consecutive slices of a row group often land on the same worker
         pf = _W["files"].get(path)
         if pf is None:
             _W["files"].clear()  # one open file per worker: tasks arrive shard by shard
             pf = _W["files"][path] = pq.ParquetFile(path)
-        _W["table"], _W["table_key"] = pf.read_row_group(row_group, columns=["id", "text"]), key
+        columns = ["id", "text"] + (["metadata"] if "metadata" in pf.schema_arrow.names else [])
+        _W["table"], _W["table_key"] = pf.read_row_group(row_group, columns=columns), key
     table = _W["table"].slice(start, stop - start)
     texts = table["text"].to_pylist()
     flat, lengths = to_arrays(_W["encoder"].encode(texts), _W["dtype"])
-    return table["id"].to_pylist(), flat, lengths, int(pc.sum(pc.binary_length(table["text"])).as_py() or 0)
+    keys = table_keys(table["metadata"]) if "metadata" in table.column_names else [doc_keys(None)] * table.num_rows
+    prov = [(*k, n or 0) for k, n in zip(keys, pc.utf8_length(table["text"]).to_pylist())]
+    return table["id"].to_pylist(), flat, lengths, int(pc.sum(pc.binary_length(table["text"])).as_py() or 0), prov
 
 
 # --------------------------------------------------------------------------------------------- main side
@@ -161,8 +168,11 @@ def tokenize_shard_set(
     writer = TokenShardWriter(out, layout, dtype, max_shard_tokens, seq_len)
     task = progress.add_task("tokenizing", total=shard_set.num_docs) if progress else None
     text_bytes = 0
-    for ids, flat, lengths, nbytes in _results(_tasks(shard_set, verify), str(tok_dir), engine, dtype, workers):
+    provenance = ProvenanceCounter(with_tokens=True)  # tokens with BOS/EOS: sums to totals.tokens_encoded
+    for ids, flat, lengths, nbytes, prov in _results(_tasks(shard_set, verify), str(tok_dir), engine, dtype, workers):
         flat, lengths = add_bos_eos(flat, lengths, bos_id, eos_id)
+        for (lic, src, n_chars), n_tokens in zip(prov, lengths.tolist()):
+            provenance.add((lic, src), n_chars, n_tokens)
         writer.add(ids, flat, lengths)
         text_bytes += nbytes
         if progress:
@@ -210,6 +220,8 @@ def tokenize_shard_set(
             "bytes": sum(s["bytes"] for s in shards),
         },
         "created_by": {"curate_version": __version__, "pyarrow": version("pyarrow")},
+        "provenance": provenance.block(),  # docs, chars, tokens per licence / source (curation/governance)
+        "lineage": {"supersedes": None},  # set by `curate takedown`
     }
     write_json_atomic(out / "manifest.json", data)
     wall = time.perf_counter() - t0

@@ -89,8 +89,11 @@ class ParquetShardSink:
     def _start_task(self, rank: int) -> None:
         self._rank = rank
         os.makedirs(self.folder, exist_ok=True)
-        for old in glob.glob(os.path.join(self.folder, f"{rank:05d}_*.parquet")):
-            os.remove(old)  # leftovers of an interrupted earlier attempt of this task
+        # leftovers of an interrupted earlier attempt of this task: finished parts and half-written temporaries
+        for old in glob.glob(os.path.join(self.folder, f"{rank:05d}_*.parquet")) + glob.glob(
+            os.path.join(self.folder, f".{rank:05d}_*.parquet.tmp")
+        ):
+            os.remove(old)
 
     def _flush(self) -> None:
         if not self._rows:
@@ -133,9 +136,10 @@ class ShardWriter(PipelineStep):
         if not self.progress_dir:
             return
         path = os.path.join(self.progress_dir, f"{rank:05d}")
-        with open(path + ".tmp", "w") as f:
+        tmp = os.path.join(self.progress_dir, f".{rank:05d}.tmp")
+        with open(tmp, "w") as f:
             f.write(str(n))
-        os.replace(path + ".tmp", path)
+        os.replace(tmp, path)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         sink = ParquetShardSink(self.folder, self.max_shard_bytes, self.compression)

@@ -1,0 +1,758 @@
+"""`curate takedown`: remove documents by URL, domain or id from shard sets and everything derived from them.
+
+In: a takedown list (``--urls`` / ``--domains`` / ``--doc-ids`` files, one entry per line, ``#`` comments; any
+combination) and manifests. Each manifest's lineage is followed upstream: a tokenized set's ``source`` shard set
+and a mixture's sources are processed too, so ``curate takedown --urls u.txt tokens/manifest.json`` also cleans
+the shard set the tokens came from. Downstream sets cannot be discovered: list every derived set you hold.
+
+Matching (curation/governance/urls.py): a URL matches the document whose ``metadata.url`` has the same key
+(scheme, fragment, default port, case of the host and of percent escapes ignored); a domain matches its host
+and every subdomain; a doc id matches ``id`` exactly. Shard sets are matched on metadata; derived sets remove
+exactly the documents their source versions lost (lineage below), so ids are the join key.
+
+Out, per manifest with at least one match (version N = 1 + the versions already under ``superseded/``):
+- shard set: every kept and removed-document shard holding a match is rewritten without those rows as
+  ``<name>.td<N>.parquet`` (same schema, compression, 1,000-row row groups); every other shard file is left
+  untouched (same bytes, same sha256);
+- tokenized set, ``docs`` layout: affected shards lose their rows (``<n>.td<N>.arrow``), others stay; the document
+  index is rewritten (``doc_index.td<N>.arrow``, rows re-numbered within affected shards);
+- tokenized set, ``packed`` layout: rows span documents, so the set is re-tokenized from the cleaned shard set
+  with the recorded tokenizer and settings (must still exist, same sha256); shards that come out byte-identical
+  keep their file, the others are written as ``<n>.td<N>.arrow``. The result equals a fresh ``curate tokenize``.
+- ``superseded/<N>/manifest.json`` (the previous manifest, byte for byte), ``superseded/<N>/<old shard paths>``
+  (the previous versions of rewritten files; deleted instead with ``purge``), ``superseded/<N>/takedown.json``
+  (list hash, list files, removed ids per shard);
+- a new ``manifest.json``: shards, totals and provenance recomputed, ``lineage.supersedes`` =
+  {manifest, manifest_sha256, takedown_list_sha256, takedown_files, removed_docs}.
+A manifest without matches is not touched, so a second takedown of the same list removes nothing and writes
+nothing. Crash safety: new files are written under new names before the manifest is replaced; old files move
+only after. Cost: one read of the id and metadata columns of every shard, plus a rewrite of affected shards
+(packed tokenized sets: a full re-tokenization).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from curation.errors import CurateError
+from curation.governance.provenance import ProvenanceCounter, doc_keys, shard_provenance
+from curation.governance.urls import host_in_domains, host_key, read_list, url_key
+from curation.manifest import sha256_file, write_json_atomic
+
+SUPERSEDED_DIR = "superseded"
+RECORD_FILE = "takedown.json"
+_TD_SUFFIX = re.compile(r"\.td\d+$")
+
+
+# --------------------------------------------------------------------------------------------- the list
+
+
+@dataclass
+class TakedownList:
+    urls: set[str] = field(default_factory=set)  # url keys
+    domains: set[str] = field(default_factory=set)  # host keys
+    doc_ids: set[str] = field(default_factory=set)
+    files: list[dict] = field(default_factory=list)  # {"option", "path", "sha256", "entries"}
+
+    @classmethod
+    def from_files(cls, urls: str | None = None, domains: str | None = None, doc_ids: str | None = None):
+        lst = cls()
+        for option, path in (("urls", urls), ("domains", domains), ("doc_ids", doc_ids)):
+            if not path:
+                continue
+            if not Path(path).is_file():
+                raise CurateError(f"takedown list not found: {path}")
+            entries = read_list(path)
+            if option == "urls":
+                keys = {url_key(u) for u in entries}
+                if "" in keys:
+                    bad = [u for u in entries if not url_key(u)][:3]
+                    raise CurateError(f"{path}: not URLs: {bad}")
+                lst.urls |= keys
+            elif option == "domains":
+                lst.domains |= {host_key(d.split("://", 1)[-1].split("/", 1)[0].lstrip("*.")) for d in entries} - {""}
+            else:
+                lst.doc_ids |= set(entries)
+            lst.files.append(
+                {"option": option, "path": str(path), "sha256": sha256_file(path), "entries": len(entries)}
+            )
+        if not lst.files:
+            raise CurateError("takedown: give at least one of --urls, --domains, --doc-ids")
+        return lst
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the canonical list (normalized, sorted, as compact JSON): the same entries in any file order,
+        case or spelling of URL give the same hash."""
+        canon = {"doc_ids": sorted(self.doc_ids), "domains": sorted(self.domains), "urls": sorted(self.urls)}
+        return hashlib.sha256(json.dumps(canon, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+
+    def match(self, doc_id: str, metadata: dict | str | None) -> str | None:
+        """The match kind ("doc_id", "url" or "domain", checked in that order), or None."""
+        if doc_id in self.doc_ids:
+            return "doc_id"
+        if not (self.urls or self.domains):
+            return None
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except json.JSONDecodeError:
+                return None
+        url = metadata.get("url") if isinstance(metadata, dict) else None
+        if isinstance(url, str) and url:
+            if self.urls and url_key(url) in self.urls:
+                return "url"
+            host = metadata.get("host") or url_key(url).split("/", 1)[0].split(":", 1)[0]
+            if self.domains and host_in_domains(host, self.domains):
+                return "domain"
+        return None
+
+
+# --------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class Removal:
+    """What one takedown did to one manifest."""
+
+    manifest: Path
+    kind: str
+    removed: dict[str, list[dict]] = field(default_factory=dict)  # shard path -> [{"id", "match", "url"}]
+    version: int | None = None
+    note: str = ""
+    stale: bool = False  # matches found but not removed (tokenized mixtures): the caller must rebuild it
+
+    @property
+    def num_removed(self) -> int:
+        return sum(len(v) for v in self.removed.values())
+
+
+@dataclass
+class TakedownResult:
+    list_sha256: str
+    removals: list[Removal]
+
+    @property
+    def num_removed(self) -> int:
+        return sum(r.num_removed for r in self.removals)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _manifest_path(p: str | Path) -> Path:
+    path = Path(p)
+    if path.is_dir():
+        path = path / "manifest.json"
+    if not path.is_file():
+        raise CurateError(f"manifest not found: {p}")
+    return path.resolve()
+
+
+def _load(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CurateError(f"{path}: not a JSON manifest ({e})") from None
+    if not isinstance(data, dict) or data.get("kind") not in ("shard_set", "tokenized_set", "mixture"):
+        raise CurateError(f"{path}: not a shard_set, tokenized_set or mixture manifest")
+    return data
+
+
+def _upstream(path: Path, data: dict) -> list[Path]:
+    """Manifests this one was derived from (resolved; only those that exist)."""
+    links = []
+    if data["kind"] == "tokenized_set" and isinstance(data.get("source"), dict):
+        links.append(data["source"].get("manifest"))
+    if data["kind"] == "mixture":
+        links += [s.get("manifest") for s in data.get("sources", []) if isinstance(s, dict)]
+    out = []
+    for rel in links:
+        if rel:
+            p = (path.parent / rel).resolve()
+            if p.is_dir():
+                p = p / "manifest.json"
+            if p.is_file():
+                out.append(p)
+    return out
+
+
+def next_version(root: Path) -> int:
+    d = root / SUPERSEDED_DIR
+    versions = [int(p.name) for p in d.iterdir() if p.name.isdigit()] if d.is_dir() else []
+    return max(versions, default=0) + 1
+
+
+def versioned_name(rel: str, version: int) -> str:
+    """kept/00001_0000.parquet -> kept/00001_0000.td2.parquet (an earlier .tdN suffix is replaced)."""
+    p = Path(rel)
+    stem = _TD_SUFFIX.sub("", p.stem)
+    return (p.parent / f"{stem}.td{version}{p.suffix}").as_posix()
+
+
+def removed_ids_since(manifest_path: Path, since_sha256: str) -> set[str] | None:
+    """Ids removed by takedowns between the version ``since_sha256`` of a manifest and its current version
+    (walking ``lineage.supersedes``); empty when current; None when ``since_sha256`` is not in the chain."""
+    ids: set[str] = set()
+    path = manifest_path
+    root = manifest_path.parent  # every version of a set lives under its root; supersedes paths are relative to it
+    for _ in range(10_000):
+        if sha256_file(path) == since_sha256:
+            return ids
+        data = json.loads(path.read_text(encoding="utf-8"))
+        sup = (data.get("lineage") or {}).get("supersedes")
+        if not sup:
+            return None
+        prev = (root / sup["manifest"]).resolve()
+        record = prev.parent / RECORD_FILE
+        if record.is_file():
+            rec = json.loads(record.read_text(encoding="utf-8"))
+            ids |= {r["id"] for rows in rec.get("removed", {}).values() for r in rows}
+        if not prev.is_file():
+            return None
+        path = prev
+    return None
+
+
+def _finish(
+    root: Path, path: Path, data: dict, removal: Removal, lst: TakedownList, moved: list[str], purge: bool
+) -> None:
+    """Keep the old manifest under superseded/N, write the new one, move (or delete) the old files."""
+    version = removal.version
+    old_dir = root / SUPERSEDED_DIR / str(version)
+    old_dir.mkdir(parents=True, exist_ok=True)
+    old_sha = sha256_file(path)
+    shutil.copyfile(path, old_dir / "manifest.json")
+    record = {
+        "format_version": 1,
+        "kind": "takedown",
+        "version": version,
+        "takedown_list_sha256": lst.sha256,
+        "takedown_files": lst.files,
+        "removed_docs": removal.num_removed,
+        "removed": removal.removed,
+        "superseded_files": moved,
+        "purged": purge,
+    }
+    write_json_atomic(old_dir / RECORD_FILE, record)
+    lineage = dict(data.get("lineage") or {})
+    lineage["supersedes"] = {
+        "manifest": f"{SUPERSEDED_DIR}/{version}/manifest.json",
+        "manifest_sha256": old_sha,
+        "takedown_list_sha256": lst.sha256,
+        "takedown_files": lst.files,
+        "removed_docs": removal.num_removed,
+    }
+    data["lineage"] = lineage
+    write_json_atomic(path, data)
+    for rel in moved:
+        src = root / rel
+        if not src.is_file():
+            continue
+        if purge:
+            src.unlink()
+        else:
+            dst = old_dir / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+
+
+# --------------------------------------------------------------------------------------------- shard sets
+
+
+def _parquet_compression(pf) -> str | None:
+    md = pf.metadata
+    if md.num_row_groups and md.num_columns:
+        c = md.row_group(0).column(0).compression
+        return None if c == "UNCOMPRESSED" else c.lower()
+    return "zstd"
+
+
+def _rewrite_parquet(src: Path, dst: Path, keep_mask) -> None:
+    import pyarrow.parquet as pq
+
+    from curation.write.parquet_shards import ROWS_PER_GROUP
+
+    pf = pq.ParquetFile(src)
+    table = pf.read().filter(keep_mask)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    with pq.ParquetWriter(tmp, pf.schema_arrow, compression=_parquet_compression(pf), write_statistics=False) as w:
+        if table.num_rows:
+            w.write_table(table, row_group_size=ROWS_PER_GROUP)
+    os.replace(tmp, dst)
+
+
+def _takedown_shard_set(path: Path, data: dict, lst: TakedownList, dry_run: bool, purge: bool) -> Removal:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curation.manifest import describe_shard
+
+    root = path.parent
+    removal = Removal(path, "shard_set")
+    plans: list[tuple[dict, list[bool]]] = []  # (shard entry, keep mask) of affected shards
+    entries = list(data.get("shards", [])) + [s for v in (data.get("removed") or {}).values() for s in v]
+    for entry in entries:
+        t = pq.ParquetFile(root / entry["path"]).read(columns=["id", "metadata"])
+        keep, rows = [], []
+        for doc_id, meta in zip(t["id"].to_pylist(), t["metadata"].to_pylist()):
+            how = lst.match(doc_id, meta)
+            keep.append(how is None)
+            if how is not None:
+                url = doc_keys_url(meta)
+                rows.append({"id": doc_id, "match": how, "url": url})
+        if rows:
+            removal.removed[entry["path"]] = rows
+            plans.append((entry, keep))
+    if not plans or dry_run:
+        return removal
+    removal.version = version = next_version(root)
+    renamed: dict[str, dict] = {}
+    for entry, keep in plans:
+        new_rel = versioned_name(entry["path"], version)
+        _rewrite_parquet(root / entry["path"], root / new_rel, pa.array(keep))
+        renamed[entry["path"]] = describe_shard(root / new_rel, root)
+
+    def replace(shards: list[dict]) -> list[dict]:
+        return [renamed.get(s["path"], s) for s in shards if renamed.get(s["path"], s)["num_docs"] > 0]
+
+    data["shards"] = replace(data.get("shards", []))
+    data["removed"] = {k: replace(v) for k, v in (data.get("removed") or {}).items()}
+    kept = data["shards"]
+    data.setdefault("totals", {}).update(
+        {
+            "shards": len(kept),
+            "num_docs": sum(s["num_docs"] for s in kept),
+            "num_chars": sum(s["num_chars"] for s in kept),
+            "bytes": sum(s["bytes"] for s in kept),
+            "removed_docs": sum(s["num_docs"] for v in data["removed"].values() for s in v),
+        }
+    )
+    data["provenance"] = shard_provenance([root / s["path"] for s in kept]).block()
+    for entry, _ in plans:  # an emptied shard was written but is not listed: remove it
+        new_rel = versioned_name(entry["path"], version)
+        if renamed[entry["path"]]["num_docs"] == 0:
+            (root / new_rel).unlink(missing_ok=True)
+    _finish(root, path, data, removal, lst, [e["path"] for e, _ in plans], purge)
+    return removal
+
+
+def doc_keys_url(meta) -> str | None:
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta)
+        except json.JSONDecodeError:
+            return None
+    return meta.get("url") if isinstance(meta, dict) else None
+
+
+# --------------------------------------------------------------------------------------------- tokenized sets
+
+
+def _read_arrow(path: Path):
+    import pyarrow as pa
+
+    # not closed here: the table's buffers live in the map (closing it would leave them dangling)
+    return pa.ipc.open_stream(pa.memory_map(str(path), "r")).read_all()
+
+
+def _write_arrow(table, path: Path, max_chunksize: int) -> None:
+    import pyarrow as pa
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table, max_chunksize=max_chunksize)
+    os.replace(tmp, path)
+
+
+def _token_provenance(source: Path, ids: list[str], lengths: list[int]) -> dict:
+    """docs / chars / tokens per licence and source of the documents ``ids`` (with token ``lengths``)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    data = json.loads(source.read_text(encoding="utf-8"))
+    info: dict[str, tuple[tuple[str, str], int]] = {}
+    for s in data.get("shards", []):
+        t = pq.ParquetFile(source.parent / s["path"]).read(columns=["id", "text", "metadata"])
+        for doc_id, n, meta in zip(
+            t["id"].to_pylist(), pc.utf8_length(t["text"]).to_pylist(), t["metadata"].to_pylist()
+        ):
+            info[doc_id] = (doc_keys(meta), n or 0)
+    counter = ProvenanceCounter(with_tokens=True)
+    for doc_id, n_tokens in zip(ids, lengths):
+        key, chars = info.get(doc_id, (("unknown", "unknown"), 0))
+        counter.add(key, chars, int(n_tokens))
+    return counter.block()
+
+
+def _takedown_tokenized(path: Path, data: dict, lst: TakedownList, dry_run: bool, purge: bool) -> Removal:
+    root = path.parent
+    removal = Removal(path, "tokenized_set")
+    src = data.get("source") or {}
+    source = (root / src.get("manifest", "")).resolve()
+    if not source.is_file():
+        raise CurateError(f"{path}: source shard set {source} not found (needed to follow the takedown)")
+    gone = removed_ids_since(source, src.get("manifest_sha256", ""))
+    if gone is None:
+        raise CurateError(
+            f"{path} was built from a version of {source} that is not in its takedown lineage "
+            "(re-run `curate tokenize` on the current shard set)"
+        )
+    gone |= lst.doc_ids
+    index = _read_arrow(root / data["doc_index"]["path"])
+    idx_ids = index["id"].to_pylist()
+    idx_shard = index["shard"].to_pylist()
+    hit = [i for i, d in enumerate(idx_ids) if d in gone]
+    if not hit:
+        if src.get("manifest_sha256") != sha256_file(source) and not dry_run:
+            removal.note = "source changed by takedown, no document of it here"
+        return removal
+    n_shards = len(data["shards"])
+    for i in hit:
+        shard = idx_shard[i]
+        key = data["shards"][shard]["path"] if shard < n_shards else "(dropped tail)"
+        removal.removed.setdefault(key, []).append({"id": idx_ids[i], "match": "lineage", "url": None})
+    if dry_run:
+        return removal
+    removal.version = version = next_version(root)
+    if data["layout"] == "docs":
+        moved = _rewrite_docs_layout(root, data, index, gone, version)
+    else:
+        moved = _rebuild_packed(root, path, data, source, version)
+    index = _read_arrow(root / data["doc_index"]["path"])
+    data["provenance"] = _token_provenance(source, index["id"].to_pylist(), index["length"].to_pylist())
+    data["source"] = {**src, "manifest": os.path.relpath(source, root), "manifest_sha256": sha256_file(source)}
+    _finish(root, path, data, removal, lst, moved, purge)
+    return removal
+
+
+def _rewrite_docs_layout(root: Path, data: dict, index, gone: set[str], version: int) -> list[str]:
+    """Drop rows from affected shards (empty shards are kept so shard numbers stay), re-number the index."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from curation.tokenize.shards import DOC_ROWS_PER_BATCH
+
+    moved = []
+    new_offsets = index["offset"].to_numpy().copy()
+    idx_ids = index["id"].to_pylist()
+    idx_shard = index["shard"].to_numpy()
+    keep_idx = np.array([d not in gone for d in idx_ids], dtype=bool)
+    for k, entry in enumerate(data["shards"]):
+        rows = np.flatnonzero(idx_shard == k)
+        if keep_idx[rows].all():
+            continue
+        table = _read_arrow(root / entry["path"])
+        mask = np.array([d not in gone for d in table["id"].to_pylist()], dtype=bool)
+        new = table.filter(pa.array(mask))
+        new_rel = versioned_name(entry["path"], version)
+        _write_arrow(new, root / new_rel, DOC_ROWS_PER_BATCH)
+        ntok = int(pc.sum(pc.list_value_length(new["input_ids"])).as_py() or 0) if new.num_rows else 0
+        moved.append(entry["path"])
+        data["shards"][k] = {
+            "path": new_rel,
+            "sha256": sha256_file(root / new_rel),
+            "num_rows": new.num_rows,
+            "num_tokens": ntok,
+            "num_docs": new.num_rows,
+            "bytes": (root / new_rel).stat().st_size,
+        }
+        # old row r of shard k -> its rank among the kept rows of shard k
+        rank = np.cumsum(mask) - 1
+        new_offsets[rows] = rank[index["offset"].to_numpy()[rows].astype(np.int64)]
+    new_index = pa.table(
+        {
+            "id": pa.array([d for d, k in zip(idx_ids, keep_idx) if k], pa.string()),
+            "shard": index["shard"].filter(pa.array(keep_idx)),
+            "offset": pa.array(new_offsets[keep_idx].astype(np.uint64)),
+            "length": index["length"].filter(pa.array(keep_idx)),
+        }
+    )
+    new_rel = versioned_name(data["doc_index"]["path"], version)
+    _write_arrow(new_index, root / new_rel, 1 << 16)
+    moved.append(data["doc_index"]["path"])
+    data["doc_index"] = {
+        "path": new_rel,
+        "sha256": sha256_file(root / new_rel),
+        "num_docs": new_index.num_rows,
+        "bytes": (root / new_rel).stat().st_size,
+    }
+    _retotal(data)
+    data["totals"]["num_docs"] = new_index.num_rows
+    data["totals"]["tokens_encoded"] = int(sum(new_index["length"].to_pylist()))
+    return moved
+
+
+def _retotal(data: dict) -> None:
+    shards = data["shards"]
+    data["totals"].update(
+        {
+            "shards": len(shards),
+            "num_rows": sum(s["num_rows"] for s in shards),
+            "num_tokens": sum(s["num_tokens"] for s in shards),
+            "bytes": sum(s["bytes"] for s in shards),
+        }
+    )
+
+
+def _rebuild_packed(root: Path, path: Path, data: dict, source: Path, version: int) -> list[str]:
+    """Re-tokenize the cleaned source with the recorded settings; keep byte-identical shard files."""
+    from curation.tokenize.encode import tokenize_shard_set
+
+    tok = data["tokenizer"]
+    tok_dir = (root / tok["dir"]).resolve()
+    if not (tok_dir / "tokenizer.json").is_file():
+        raise CurateError(f"{path}: packed layout: re-packing needs the tokenizer {tok_dir}, which is missing")
+    if sha256_file(tok_dir / "tokenizer.json") != tok["tokenizer_sha256"]:
+        raise CurateError(f"{path}: the tokenizer at {tok_dir} changed since this set was built; cannot re-pack")
+    tmp = root / f".takedown-{version}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    new, _ = tokenize_shard_set(
+        source,
+        tok_dir,
+        tmp,
+        layout="packed",
+        seq_len=data["seq_len"],
+        eos=data["eos"]["added"],
+        bos=data["bos"]["added"],
+        engine=tok.get("engine") or "auto",
+        max_shard_tokens=data["max_shard_tokens"],
+    )
+    moved = []
+    old_by_path = {s["path"]: s for s in data["shards"]}
+    shards = []
+    for s in new["shards"]:
+        old = old_by_path.get(s["path"])
+        if old is not None and old["sha256"] == s["sha256"]:
+            shards.append(old)  # byte-identical: keep the existing file
+            continue
+        rel = versioned_name(s["path"], version)
+        os.replace(tmp / s["path"], root / rel)
+        shards.append({**s, "path": rel})
+    listed = {s["path"] for s in shards}
+    moved += [p for p in old_by_path if p not in listed]
+    rel = versioned_name(data["doc_index"]["path"], version)
+    os.replace(tmp / new["doc_index"]["path"], root / rel)
+    moved.append(data["doc_index"]["path"])
+    shutil.rmtree(tmp, ignore_errors=True)
+    data["shards"] = shards
+    data["doc_index"] = {**new["doc_index"], "path": rel}
+    data["totals"] = new["totals"]
+    return moved
+
+
+# --------------------------------------------------------------------------------------------- mixtures
+
+
+def _mixture_encoder(root: Path, data: dict):
+    """The mixture's tokenizer (to count the tokens of removed rows), or None when it has none or it changed."""
+    tok = data.get("tokenizer")
+    if not tok:
+        return None
+    tok_dir = (root / tok["dir"]).resolve()
+    if not (tok_dir / "tokenizer.json").is_file() or sha256_file(tok_dir / "tokenizer.json") != tok.get(
+        "tokenizer_sha256"
+    ):
+        return None
+    from curation.tokenize.encoders import load_encoder
+
+    return load_encoder(tok_dir, "auto", threads=1)
+
+
+def _sub(entry: dict, key: str, amount: int | None) -> None:
+    """entry[key] -= amount; unknown (None) when either side is unknown."""
+    if key not in entry:
+        return
+    entry[key] = None if entry[key] is None or amount is None else entry[key] - amount
+
+
+def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, purge: bool) -> Removal:
+    """Mixtures: rows whose (source, id) lost its document upstream are dropped (every repeat). Documents format:
+    affected shards are rewritten and every count is reduced by the removed rows (tokens counted with the
+    mixture's tokenizer, without EOS, as the mixer counts them). Tokenized format: reported, not rewritten."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = path.parent
+    removal = Removal(path, "mixture")
+    gone: dict[str, set[str]] = {}
+    for s in data.get("sources", []):
+        up = (root / s["manifest"]).resolve()
+        up = up / "manifest.json" if up.is_dir() else up
+        gone[s["name"]] = (removed_ids_since(up, s.get("manifest_sha256", "")) or set()) | lst.doc_ids
+    if not any(gone.values()):
+        return removal
+    fmt = (data.get("output") or {}).get("format") or "documents"
+    if fmt != "documents":
+        index = _read_arrow(root / data["output"]["doc_index"]["path"])
+        for doc_id, src in zip(index["id"].to_pylist(), index["source"].to_pylist()):
+            if doc_id in gone.get(src, ()):
+                removal.removed.setdefault("doc_index", []).append(
+                    {"id": doc_id, "source": src, "match": "lineage", "url": None}
+                )
+        if removal.removed:
+            removal.note = "tokenized mixture: not rewritten, re-run the mix on the cleaned sources"
+            removal.stale = True
+        return removal
+    plans = []
+    for entry in data.get("shards", []):
+        t = pq.ParquetFile(root / entry["path"]).read(columns=["id", "source", "metadata"])
+        keep, rows = [], []
+        for doc_id, src, meta in zip(t["id"].to_pylist(), t["source"].to_pylist(), t["metadata"].to_pylist()):
+            hit = doc_id in gone.get(src, ())
+            keep.append(not hit)
+            if hit:
+                rows.append({"id": doc_id, "source": src, "match": "lineage", "url": doc_keys_url(meta)})
+        if rows:
+            removal.removed[entry["path"]] = rows
+            plans.append((entry, keep))
+    if not plans or dry_run:
+        return removal
+    removal.version = version = next_version(root)
+    encoder = _mixture_encoder(root, data)
+    unit = data.get("unit", "chars")
+    totals = data.setdefault("totals", {})
+    prov = data.get("provenance") or {}
+    sources = {s["name"]: s for s in data.get("sources", [])}
+    planned = {e["path"]: k for e, k in plans}
+    new_shards = []
+    for entry in data.get("shards", []):
+        if entry["path"] not in planned:
+            new_shards.append(entry)
+            continue
+        keep = planned[entry["path"]]
+        old = pq.ParquetFile(root / entry["path"]).read(columns=["text", "metadata", "source"])
+        drop = [i for i, k in enumerate(keep) if not k]
+        texts = [old["text"][i].as_py() for i in drop]
+        tokens = [len(ids) for ids in encoder.encode(texts)] if encoder is not None else [None] * len(texts)
+        entry = dict(entry)
+        entry["by_source"] = dict(entry.get("by_source") or {})
+        for i, text, n_tok in zip(drop, texts, tokens):
+            src, lic = old["source"][i].as_py(), doc_keys(old["metadata"][i].as_py())[0]
+            n = {"docs": 1, "chars": len(text), "bytes": len(text.encode("utf-8")), "tokens": n_tok}
+            units = n.get(unit)
+            _sub(entry, "num_tokens", n_tok)
+            _sub(entry["by_source"], src, units)
+            _sub(totals, "num_tokens", n_tok)  # docs, chars and bytes are recounted from the shards below
+            _sub(totals, "amount", units)
+            for table, key in (("by_license", lic), ("by_source", src)):
+                for k in ("docs", "chars", "tokens"):
+                    _sub(prov.get(table, {}).get(key, {}), k, n[k])
+            s = sources.get(src)
+            if s is not None:
+                realized = s.get("realized") or {}
+                for k in ("docs", "chars", "bytes", "tokens"):
+                    _sub(realized, k, n[k])
+                _sub(realized, "amount", units)
+                for k in ("docs", "chars", "tokens"):
+                    _sub(((s.get("provenance") or {}).get("by_license") or {}).get(lic, {}), k, n[k])
+        rel = versioned_name(entry["path"], version)
+        _rewrite_parquet(root / entry["path"], root / rel, pa.array(keep))
+        t = pq.ParquetFile(root / rel).read(columns=["text"])
+        entry.update(
+            path=rel,
+            sha256=sha256_file(root / rel),
+            num_docs=t.num_rows,
+            num_chars=sum(len(x) for x in t["text"].to_pylist()),
+            bytes=(root / rel).stat().st_size,
+        )
+        new_shards.append(entry)
+    data["shards"] = new_shards
+    totals.update(
+        shards=len(new_shards),
+        num_docs=sum(s["num_docs"] for s in new_shards),
+        num_chars=sum(s["num_chars"] for s in new_shards),
+        bytes=sum(s["bytes"] for s in new_shards),
+    )
+    total_amount = totals.get("amount")
+    for s in data.get("sources", []):
+        r = s.get("realized") or {}
+        if total_amount and r.get("amount") is not None:
+            r["share"] = r["amount"] / total_amount
+    for g in data.get("groups", []):
+        members = [sources[m] for m in g.get("sources", []) if m in sources]
+        if total_amount:
+            g["realized_share"] = sum((m.get("realized") or {}).get("amount") or 0 for m in members) / total_amount
+    for s in data.get("sources", []):
+        up = (root / s["manifest"]).resolve()
+        up = up / "manifest.json" if up.is_dir() else up
+        s["manifest_sha256"] = sha256_file(up)
+    lineage = data.setdefault("lineage", {})
+    lineage["sources"] = [
+        {"manifest": s["manifest"], "manifest_sha256": s["manifest_sha256"]} for s in data.get("sources", [])
+    ]
+    _finish(root, path, data, removal, lst, [e["path"] for e, _ in plans], purge)
+    return removal
+
+
+# --------------------------------------------------------------------------------------------- entry point
+
+
+def _preflight(path: Path, data: dict) -> None:
+    """A derived set must descend from the current version of its sources (through takedowns only), and a packed
+    tokenized set needs its tokenizer: checked for every manifest before the first file is written."""
+    links = []
+    if data["kind"] == "tokenized_set":
+        src = data.get("source") or {}
+        links.append((src.get("manifest", ""), src.get("manifest_sha256", "")))
+        if data.get("layout") == "packed":
+            tok = data.get("tokenizer") or {}
+            tok_json = (path.parent / tok.get("dir", "") / "tokenizer.json").resolve()
+            if not tok_json.is_file() or sha256_file(tok_json) != tok.get("tokenizer_sha256"):
+                raise CurateError(
+                    f"{path}: a packed set is re-packed after a takedown, which needs its tokenizer {tok_json} "
+                    "unchanged (missing or different)"
+                )
+    elif data["kind"] == "mixture":
+        links += [(s.get("manifest", ""), s.get("manifest_sha256", "")) for s in data.get("sources", [])]
+    for rel, digest in links:
+        up = (path.parent / rel).resolve()
+        up = up / "manifest.json" if up.is_dir() else up
+        if not up.is_file():
+            raise CurateError(f"{path}: source manifest {up} not found (needed to follow the takedown)")
+        if removed_ids_since(up, digest) is None:
+            raise CurateError(
+                f"{path} was built from a version of {up} that is not in its takedown lineage (the source was "
+                "re-run or edited); rebuild it from the current source instead"
+            )
+
+
+def run_takedown(
+    lst: TakedownList, manifests: list[str | Path], dry_run: bool = False, purge: bool = False
+) -> TakedownResult:
+    """Apply ``lst`` to the manifests and everything upstream of them (shard sets, then tokenized sets, then
+    mixtures). Returns what was removed where."""
+    todo: dict[Path, dict] = {}
+    stack = [_manifest_path(m) for m in manifests]
+    while stack:
+        p = stack.pop()
+        if p in todo:
+            continue
+        todo[p] = _load(p)
+        stack.extend(_upstream(p, todo[p]))
+    order = {"shard_set": 0, "tokenized_set": 1, "mixture": 2}
+    for p, data in todo.items():  # refuse before anything is written, not halfway through
+        _preflight(p, data)
+    removals = []
+    for p in sorted(todo, key=lambda q: (order[todo[q]["kind"]], str(q))):
+        data = _load(p)  # re-read: nothing else changes it during the run, but keep it fresh
+        if data["kind"] == "shard_set":
+            removals.append(_takedown_shard_set(p, data, lst, dry_run, purge))
+        elif data["kind"] == "tokenized_set":
+            if dry_run:
+                removals.append(Removal(p, "tokenized_set", note="dry run: follows its shard set"))
+                continue
+            removals.append(_takedown_tokenized(p, data, lst, dry_run, purge))
+        else:
+            if dry_run:
+                removals.append(Removal(p, "mixture", note="dry run: follows its sources"))
+                continue
+            removals.append(_takedown_mixture(p, data, lst, dry_run, purge))
+    return TakedownResult(lst.sha256, removals)
