@@ -350,6 +350,9 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
                  console=None, progress: bool = True, executor=None) -> RunResult:
     """Run every phase on ``executor`` (a ``curation.executor.ExecutorOptions``; None: local), then write stats.json
     and manifest.json. Slurm returns at once with ``jobs`` set: the phases and a finalize job run on the cluster."""
+    # absolute: datatrove/fsspec cache folder objects by path string, so a relative output reused by a later run
+    # in another working directory (same process) would resolve to the first run's folder and skip every task
+    cfg.output = cfg.output.resolve()
     cfg.output.mkdir(parents=True, exist_ok=True)
     lock = _lock_output(cfg.output)
     try:
