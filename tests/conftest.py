@@ -18,3 +18,22 @@ def shared_data() -> Path:
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return path
+
+
+def write_tiny_pipeline(root: Path, records_per_file: list[list[dict]], stages: str, name: str = "tiny") -> Path:
+    """JSONL files ``part{k}.jsonl`` under ``root`` plus ``root/tiny.yaml`` reading them into ``root/out``;
+    ``stages`` is the YAML body of the stage list (one ``  - stage: {...}`` line each)."""
+    for k, records in enumerate(records_per_file):
+        write_jsonl(root / f"part{k}.jsonl", records)
+    p = root / f"{name}.yaml"
+    p.write_text(f'name: {name}\ninput: {{format: jsonl, paths: ["part*.jsonl"]}}\noutput: {root / "out"}\n'
+                 f"stages:\n{stages}", encoding="utf-8")
+    return p
+
+
+def shard_hashes(out: Path) -> dict[str, str]:
+    """sha256 of every Parquet file of an output directory except dedup intermediates (work/)."""
+    import hashlib
+
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*.parquet")) if "work" not in p.relative_to(out).parts}

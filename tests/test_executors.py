@@ -1,6 +1,5 @@
 """Executors: Slurm scripts and their dependency chain (with a fake sbatch), --finalize, Ray == local shards."""
 
-import hashlib
 import itertools
 import json
 import os
@@ -14,7 +13,7 @@ from curation.cli import main
 from curation.config import load_pipeline
 from curation.executor import ExecutorOptions
 from curation.runner import run_pipeline
-from tests.conftest import write_jsonl
+from tests.conftest import shard_hashes, write_tiny_pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 TEXTS = [
@@ -24,28 +23,13 @@ TEXTS = [
 ]
 
 
-def shard_hashes(out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*.parquet")) if "work" not in p.relative_to(out).parts}
-
-
 @pytest.fixture
 def tiny(tmp_path) -> Path:
     """3 JSONL files, with exact duplicates across files: 4 phases (documents, buckets, clusters, documents)."""
-    for k in range(3):
-        write_jsonl(tmp_path / f"part{k}.jsonl",
-                    [{"id": f"p{k}-{i}", "text": TEXTS[(i + k) % len(TEXTS)] + f" 第{i % 7}号。"} for i in range(30)])
-    p = tmp_path / "tiny.yaml"
-    p.write_text(f"""\
-name: tiny
-input: {{format: jsonl, paths: ["part*.jsonl"]}}
-output: {tmp_path / "out"}
-stages:
-  - normalize: {{script: to_simplified}}
-  - langid: {{languages: [zh], min_score: 0.5}}
-  - exact_dedup: {{shards: 2}}
-""", encoding="utf-8")
-    return p
+    records = [[{"id": f"p{k}-{i}", "text": TEXTS[(i + k) % len(TEXTS)] + f" 第{i % 7}号。"} for i in range(30)]
+               for k in range(3)]
+    return write_tiny_pipeline(tmp_path, records, "  - normalize: {script: to_simplified}\n"
+                               "  - langid: {languages: [zh], min_score: 0.5}\n  - exact_dedup: {shards: 2}\n")
 
 
 def test_slurm_dry_run_prints_chained_scripts_and_writes_nothing(tiny, tmp_path, capsys):

@@ -19,7 +19,7 @@ import pytest
 
 from curation.cli import main
 from curation.ingest.reader import Ingest, check_error_rate, damage_rate
-from tests.conftest import write_jsonl
+from tests.conftest import write_jsonl, write_tiny_pipeline
 from tests.test_ingest import ZH_SIMPLIFIED, html, response, write_warc
 
 ZH_GBK_PAGE = "<html><head><title>新闻</title></head><body><p>北京市今天发布了新的交通管理办法，市民出行更方便。</p></body></html>"
@@ -365,19 +365,10 @@ def test_damage_rate_ignores_expected_skips():
 
 
 def _tiny(tmp_path: Path) -> Path:
-    for k in range(2):
-        write_jsonl(tmp_path / f"part{k}.jsonl", [{"id": f"p{k}-{i}", "text": f"{ZH_SIMPLIFIED}第{i}号。"}
-                                                  for i in range(30)] + [{"id": f"en{k}", "text": "plain English."}])
-    p = tmp_path / "tiny.yaml"
-    p.write_text(f"""\
-name: tiny
-input: {{format: jsonl, paths: ["part*.jsonl"]}}
-output: {tmp_path / "out"}
-stages:
-  - langid: {{languages: [zh], min_score: 0.5}}
-  - exact_dedup: {{}}
-""", encoding="utf-8")
-    return p
+    records = [[{"id": f"p{k}-{i}", "text": f"{ZH_SIMPLIFIED}第{i}号。"} for i in range(30)]
+               + [{"id": f"en{k}", "text": "plain English."}] for k in range(2)]
+    return write_tiny_pipeline(tmp_path, records, "  - langid: {languages: [zh], min_score: 0.5}\n"
+                               "  - exact_dedup: {}\n")
 
 
 def test_stale_temporaries_of_a_killed_run_are_swept_on_resume(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from curation.cli import main
 from curation.config import load_pipeline
 from curation.runner import run_pipeline
-from tests.conftest import write_jsonl
+from tests.conftest import shard_hashes, write_jsonl, write_tiny_pipeline
 
 TEXTS = [
     "今天的天气很好，我们一起去公园散步，然后在湖边的小饭馆吃了午饭。",
@@ -23,24 +23,10 @@ TEXTS = [
 
 @pytest.fixture
 def pipeline(tmp_path) -> Path:
-    for k in range(3):
-        write_jsonl(tmp_path / f"part{k}.jsonl",
-                    [{"id": f"p{k}-{i}", "text": TEXTS[(i + k) % len(TEXTS)] + f" 第{i}号。"} for i in range(40)])
-    p = tmp_path / "tiny.yaml"
-    p.write_text(f"""\
-name: tiny
-input: {{format: jsonl, paths: ["part*.jsonl"]}}
-output: {tmp_path / "out"}
-stages:
-  - normalize: {{script: to_simplified}}
-  - langid: {{languages: [zh], min_score: 0.5}}
-""", encoding="utf-8")
-    return p
-
-
-def shard_hashes(out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*.parquet"))}
+    records = [[{"id": f"p{k}-{i}", "text": TEXTS[(i + k) % len(TEXTS)] + f" 第{i}号。"} for i in range(40)]
+               for k in range(3)]
+    return write_tiny_pipeline(tmp_path, records, "  - normalize: {script: to_simplified}\n"
+                               "  - langid: {languages: [zh], min_score: 0.5}\n")
 
 
 def test_run_writes_kept_removed_stats_manifest(pipeline, tmp_path):
