@@ -21,7 +21,7 @@ commands:
   run         run a pipeline:                 curate run pipelines/web_zh.yaml --workers 2
   validate    check a pipeline without reading data (exit 2 on problems, naming file, line and key)
   stages      the stage catalog: each stage's parameters with type, default and doc
-  verify      re-hash every shard of a shard set and check counts and schema against its manifest
+  verify      re-hash every shard of a shard set, tokenized set or mixture and check its counts against the manifest
   classifier  train / evaluate fastText classifiers (quality, toxicity) used by the `classifier` stage
   tokenizer   train / evaluate a tokenizer (SentencePiece or HF tokenizers) on a curated shard set
   tokenize    turn a shard set into tokenized Arrow shards for the trainer
@@ -281,10 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_stages)
 
-    p = sub.add_parser("verify", help="check a shard set against its manifest", description=(
+    p = sub.add_parser("verify", help="check a shard set, tokenized set or mixture against its manifest",
+                       description=(
         "Re-hash every shard (kept and removed) of a shard set, re-count documents and characters, check the "
-        "schema; report missing, corrupt or unlisted shards. Exit code 1 on any mismatch."))
-    p.add_argument("manifest", help="manifest.json of a shard set, or its directory")
+        "schema; report missing, corrupt or unlisted shards. Tokenized sets and mixtures: every shard and the "
+        "document index re-hashed, rows, documents and tokens re-counted. Exit code 1 on any mismatch."))
+    p.add_argument("manifest", help="manifest.json (shard set, tokenized set or mixture), or its directory")
     p.set_defaults(func=cmd_verify)
 
     from curation.filter.classifier_cli import add_classifier_commands

@@ -138,6 +138,7 @@ def test_end_to_end_documents_in_tokens(world):
     out = world / "out" / "docs"
     m = json.loads((out / "manifest.json").read_text())
     assert m["kind"] == "mixture" and m["format_version"] == 1 and m["unit"] == "tokens"
+    assert_verify_detects_a_flipped_byte(out)
     src = {s["name"]: s for s in m["sources"]}
     dom = src["domain"]
     assert dom["realized"]["share"] <= 0.15
@@ -230,6 +231,26 @@ def test_tokenized_output(world, layout, seq_len):
         t = pa.ipc.open_stream(pa.memory_map(str(out / rec["path"]))).read_all()
         total += len(t["input_ids"].combine_chunks().flatten())
     assert total == m["totals"]["num_tokens"] + index.num_rows - m["output"]["dropped_tail_tokens"]
+    assert_verify_detects_a_flipped_byte(out)
+
+
+def assert_verify_detects_a_flipped_byte(out: Path) -> None:
+    """`curate verify` passes on a mixture as written and fails on one flipped byte in any of its files."""
+    from curation.verify import verify_manifest
+
+    assert verify_manifest(out).ok, verify_manifest(out).problems
+    m = json.loads((out / "manifest.json").read_text())
+    files = [s["path"] for s in m["shards"]] + ([m["output"]["doc_index"]["path"]]
+                                               if m["output"].get("doc_index") else [])
+    for rel in files:
+        path = out / rel
+        data = path.read_bytes()
+        flipped = bytearray(data)
+        flipped[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(flipped))
+        problems = verify_manifest(out).problems
+        path.write_bytes(data)
+        assert any(p.startswith(f"{rel}: sha256") for p in problems), (rel, problems)
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(world, capsys):
