@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -353,3 +354,197 @@ def test_stale_derived_set_is_refused_before_anything_is_written(work):
     shutil.rmtree(work / "tok")
     with pytest.raises(CurateError, match="tokenizer"):
         run_takedown(TakedownList.from_files(doc_ids=str(work / "ids.txt")), [work / "packed"])
+
+
+def mixed_tokens(mix: Path) -> tuple[list[tuple[str, str, int]], dict[tuple[str, str, int], bytes], list[np.ndarray]]:
+    """(source, id, repeat) of every doc-index row in order; token ids of the rows stored whole; the token ids of
+    every current shard (docs: one array per row; packed: one array per shard)."""
+    m = json.loads((mix / "manifest.json").read_text())
+    index = pa.ipc.open_stream(pa.memory_map(str(mix / m["output"]["doc_index"]["path"]))).read_all()
+    keys = list(zip(index["source"].to_pylist(), index["id"].to_pylist(), index["repeat"].to_pylist()))
+    tables = [pa.ipc.open_stream(pa.memory_map(str(mix / s["path"]))).read_all() for s in m["shards"]]
+    docs: dict[tuple[str, str, int], bytes] = {}
+    if m["output"]["layout"] == "docs":
+        rows = [[np.asarray(r, np.uint32) for r in t["input_ids"].to_pylist()] for t in tables]
+        for key, k, off in zip(keys, index["shard"].to_pylist(), index["offset"].to_pylist()):
+            docs[key] = rows[k][off].tobytes()
+        return keys, docs, [r for shard in rows for r in shard]
+    flats = [t["input_ids"].combine_chunks().flatten().to_numpy().astype(np.uint32) for t in tables]
+    stream = np.concatenate(flats)
+    per_shard = m["config"]["writer"]["max_shard_tokens"] // m["output"]["seq_len"] * m["output"]["seq_len"]
+    for key, k, off, n in zip(keys, *(index[c].to_pylist() for c in ("shard", "offset", "length"))):
+        start = k * per_shard + off
+        if start + n <= len(stream):
+            docs[key] = stream[start : start + n].tobytes()
+    return keys, docs, flats
+
+
+def build_tokenized_mix(work: Path, layout: str, source: Path | None = None) -> Path:
+    """A tokenized mixture of the crawl's shard set (or of ``source``, a tokenized set of it)."""
+    yaml = pytest.importorskip("yaml")
+    cfg = {
+        "kind": "mixture",
+        "name": f"mix_{layout}",
+        "output": str(work / "mix"),
+        "seed": 0,
+        "unit": "tokens",
+        "budget": 450_000,  # ~1.4 epochs of the crawl: every document once, some twice
+        "tokenizer": {"dir": str(work / "tok")},
+        "sources": {
+            "crawl": {"manifest": str(source or work / "set" / "manifest.json"), "weight": 1.0, "max_epochs": 2}
+        },
+        "writer": {"format": "tokenized", "layout": layout, "max_shard_tokens": 20_000}
+        | ({"seq_len": 64} if layout == "packed" else {}),
+    }
+    (work / "mix.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    assert main(["run", str(work / "mix.yaml"), "--no-progress", "--workers", "1"]) == 0
+    return work / "mix" / "manifest.json"
+
+
+def test_repack_of_an_unchanged_mixture_is_byte_identical(work):
+    from curation.governance.takedown import (
+        _read_arrow,
+        _recount_tokenized_mixture,
+        _source_docs,
+        complete_tokens,
+        incomplete_rows,
+        repack_mixture,
+    )
+
+    mix = build_tokenized_mix(work, "packed")
+    m = json.loads(mix.read_text())
+    index = _read_arrow(mix.parent / m["output"]["doc_index"]["path"])
+    rows = np.flatnonzero(incomplete_rows(m, index))
+    assert len(rows) >= 1  # the last document runs into the dropped last row: its tokens come from its text
+    _, content = _source_docs(mix.parent, m, {(index["source"][r].as_py(), index["id"][r].as_py()) for r in rows})
+    extra = complete_tokens(mix.parent, m, index, rows, content)
+    records, index_rec, dropped = repack_mixture(
+        mix.parent, m, index, np.ones(index.num_rows, bool), work / "again", extra
+    )
+    assert len(m["shards"]) >= 10
+    assert [r["sha256"] for r in records] == [s["sha256"] for s in m["shards"]]
+    assert index_rec["sha256"] == m["output"]["doc_index"]["sha256"]
+    assert dropped == m["output"]["dropped_tail_tokens"]
+    # the recount a takedown does gives the mixer's own numbers for an unchanged mixture
+    info, _ = _source_docs(mix.parent, m, set())
+    again = json.loads(mix.read_text())
+    _recount_tokenized_mixture(again, index, info, eos=True)
+    assert again == m
+
+
+@pytest.mark.parametrize("layout", ["docs", "packed"])
+def test_takedown_through_a_tokenized_mixture(work, layout):
+    """5 URLs + 1 domain taken down from the shard set a tokenized mixture was made of: no id, no text and no tokens
+    of a removed document remain in the mixture; every other row keeps its token ids; counts follow."""
+    from curation.tokenize.encoders import load_encoder
+
+    s_manifest = work / "set" / "manifest.json"
+    mix = build_tokenized_mix(work, layout)
+    before = json.loads(mix.read_text())
+    urls, domain, expected = pick_targets(s_manifest)
+    url_file, dom_file = write_lists(work, urls, domain)
+    keys_before, toks_before, shards_before = mixed_tokens(mix.parent)
+    removed_rows_n = sum(1 for _, i, _ in keys_before if i in expected)
+    assert removed_rows_n > len(expected)  # some removed documents were mixed twice
+
+    assert main(["takedown", "--urls", str(url_file), "--domains", str(dom_file), str(mix)]) == 0
+    m = json.loads(mix.read_text())
+    keys, toks, shards_after = mixed_tokens(mix.parent)
+    # no removed document in the doc index; the other rows in the same order with the same token ids
+    assert not {i for _, i, _ in keys} & expected
+    assert keys == [k for k in keys_before if k[1] not in expected]
+    assert list(toks) == keys[: len(toks)] and len(toks) >= len(keys) - 3  # only the dropped last row cuts rows
+    for key, ids in toks.items():
+        assert toks_before.get(key, ids) == ids
+    # no removed document's text in the decoded tokens: a 24-char piece of it that no kept document holds
+    enc = load_encoder(work / "tok")
+    kept_text = "\x00".join(enc.decode(ids) for ids in enc.encode([r["text"] for r in kept_rows(s_manifest)]))
+    text_of = {r["id"]: r["text"] for r in kept_rows(work / "set" / "superseded" / "1" / "manifest.json")}
+    decoded_before = "\x00".join(enc.decode(ids.tolist()) for ids in shards_before)
+    decoded_after = "\x00".join(enc.decode(ids.tolist()) for ids in shards_after)
+    checked = 0
+    for doc_id in sorted(expected):
+        dec = enc.decode(enc.encode([text_of[doc_id]])[0])
+        piece = next((dec[i : i + 24] for i in range(8, len(dec) - 32, 12) if dec[i : i + 24] not in kept_text), None)
+        if piece is None or piece not in decoded_before:  # quoted whole by a kept page, or cut by the dropped tail
+            continue
+        assert piece not in decoded_after
+        checked += 1
+    assert checked >= len(expected) - 1
+
+    # files: docs layout rewrites only shards that held a removed row; packed keeps the shards before the first
+    old_paths = {s["path"]: s["sha256"] for s in before["shards"]}
+    for s in m["shards"]:
+        assert sha(mix.parent / s["path"]) == s["sha256"]
+        assert s["path"] in old_paths or ".td1." in s["path"]
+        if s["path"] in old_paths:
+            assert s["sha256"] == old_paths[s["path"]]
+    assert 0 < sum(s["path"] in old_paths for s in m["shards"]) < len(m["shards"])
+    if layout == "docs":
+        assert len(m["shards"]) == len(before["shards"])
+        held = {s["path"] for s in before["shards"]} - set(
+            json.loads((mix.parent / "superseded" / "1" / "takedown.json").read_text())["removed"]
+        )
+        assert held == {s["path"] for s in m["shards"] if s["path"] in old_paths}
+    assert (mix.parent / m["output"]["doc_index"]["path"]).name == "doc_index.td1.arrow"
+    assert sha(mix.parent / m["output"]["doc_index"]["path"]) == m["output"]["doc_index"]["sha256"]
+
+    # counts follow the doc index; lineage names the list and the cleaned shard set
+    index = pa.ipc.open_stream(pa.memory_map(str(mix.parent / m["output"]["doc_index"]["path"]))).read_all()
+    text_tokens = sum(index["length"].to_pylist()) - index.num_rows  # without the EOS of every row
+    after_rows = {r["id"]: r["text"] for r in kept_rows(s_manifest)}
+    chars = sum(len(after_rows[i]) for i in index["id"].to_pylist())
+    counts = {"docs": index.num_rows, "chars": chars, "tokens": text_tokens}
+    assert m["totals"]["num_docs"] == index.num_rows == before["totals"]["num_docs"] - removed_rows_n
+    assert m["totals"]["num_tokens"] == m["totals"]["amount"] == text_tokens
+    assert m["totals"]["num_chars"] == chars and m["totals"]["bytes"] == sum(s["bytes"] for s in m["shards"])
+    assert m["provenance"] == {"by_license": {"LicenseRef-sample": counts}, "by_source": {"crawl": counts}}
+    src = m["sources"][0]
+    assert src["realized"]["tokens"] == src["realized"]["amount"] == text_tokens and src["realized"]["share"] == 1.0
+    assert src["realized"]["docs"] == index.num_rows and src["provenance"]["by_license"]["LicenseRef-sample"] == counts
+    assert m["groups"][0]["realized_share"] == 1.0
+    if layout == "packed":
+        tail = m["output"]["dropped_tail_tokens"]
+        assert sum(s["num_tokens"] for s in m["shards"]) + tail == sum(index["length"].to_pylist())
+    sup = m["lineage"]["supersedes"]
+    assert sup["takedown_list_sha256"] == TakedownList.from_files(urls=str(url_file), domains=str(dom_file)).sha256
+    assert sup["manifest_sha256"] == sha(mix.parent / "superseded" / "1" / "manifest.json")
+    assert src["manifest_sha256"] == sha(s_manifest) == m["lineage"]["sources"][0]["manifest_sha256"]
+    report = verify_manifest(mix)
+    assert report.ok and report.checked == len(m["shards"]) + 1, report.problems
+
+    # a second takedown of the same list removes nothing and writes nothing
+    snapshot = {p: sha(p) for p in sorted(work.rglob("*")) if p.is_file()}
+    again = run_takedown(TakedownList.from_files(urls=str(url_file), domains=str(dom_file)), [mix])
+    assert again.num_removed == 0 and all(r.version is None for r in again.removals)
+    assert snapshot == {p: sha(p) for p in sorted(work.rglob("*")) if p.is_file()}
+
+
+def test_tokenized_mixture_of_a_tokenized_set_follows_it(work):
+    """Mixture <- docs token set <- shard set: one takedown named on the mixture cleans all three; the mixture is
+    re-packed from the cleaned token set's ids (no re-encoding needed) and purged files are gone."""
+    s_manifest = work / "set" / "manifest.json"
+    mix = build_tokenized_mix(work, "packed", source=work / "docs" / "manifest.json")
+    before = json.loads(mix.read_text())
+    assert before["sources"][0]["manifest_kind"] == "tokenized_set"
+    rows = kept_rows(s_manifest)
+    gone = {rows[3]["id"], rows[40]["id"], rows[-2]["id"]}
+    (work / "ids.txt").write_text("\n".join(sorted(gone)) + "\n")
+    keys_before, toks_before, _ = mixed_tokens(mix.parent)
+
+    result = run_takedown(TakedownList.from_files(doc_ids=str(work / "ids.txt")), [mix], purge=True)
+    assert [r.kind for r in result.removals] == ["shard_set", "tokenized_set", "mixture"]
+    assert result.removals[2].num_removed == sum(1 for k in keys_before if k[1] in gone) >= 3
+    keys, toks, _ = mixed_tokens(mix.parent)
+    assert keys == [k for k in keys_before if k[1] not in gone]
+    assert all(toks_before.get(k, v) == v for k, v in toks.items())
+    assert list(toks) == keys[: len(toks)] and len(toks) >= len(keys) - 3  # only the dropped last row cuts rows
+    m = json.loads(mix.read_text())
+    assert m["sources"][0]["manifest_sha256"] == sha(work / "docs" / "manifest.json")
+    chars = {r["id"]: len(r["text"]) for r in kept_rows(s_manifest)}
+    assert m["totals"]["num_chars"] == sum(chars[k[1]] for k in keys)
+    assert verify_manifest(mix).ok
+    record = json.loads((mix.parent / "superseded" / "1" / "takedown.json").read_text())
+    assert record["purged"] and "doc_index.arrow" in record["superseded_files"]
+    assert not any((mix.parent / old).exists() for old in record["superseded_files"])
+    assert not any((mix.parent / "superseded" / "1" / old).exists() for old in record["superseded_files"])

@@ -68,7 +68,7 @@ def cmd_takedown(args) -> int:
             status = 1
     if not args.dry_run:
         for r in result.removals:
-            if r.kind == "shard_set" and r.version:
+            if r.version:  # every rewritten set: shard sets, tokenized sets and mixtures
                 rep = verify_manifest(r.manifest)
                 console.print(f"verify {r.manifest}: {rep.checked} shard(s), {'ok' if rep.ok else rep.problems}")
                 status |= 0 if rep.ok else 1

@@ -19,6 +19,14 @@ Out, per manifest with at least one match (version N = 1 + the versions already 
 - tokenized set, ``packed`` layout: rows span documents, so the set is re-tokenized from the cleaned shard set
   with the recorded tokenizer and settings (must still exist, same sha256); shards that come out byte-identical
   keep their file, the others are written as ``<n>.td<N>.arrow``. The result equals a fresh ``curate tokenize``.
+- mixture, documents format: affected Parquet shards lose the rows (every repeat) of removed documents
+  (``shards/<k>.td<N>.parquet``); counts are reduced by exactly those rows;
+- mixture, tokenized format, ``docs`` layout: as a ``docs`` tokenized set (the doc index keeps its ``source`` and
+  ``repeat`` columns); ``packed`` layout: the kept rows are re-packed in their mixed order with the mixer's writer
+  (curation/mix/writer.py): token ids are copied from the old shards, and the few documents the old shards cut
+  (dropped last row) are re-encoded from the cleaned source with the recorded tokenizer (must be unchanged) or
+  copied from a cleaned tokenized-set source; byte-identical shards keep their file. Counts, realized shares and
+  provenance are recounted from the new doc index and the cleaned sources.
 - ``superseded/<N>/manifest.json`` (the previous manifest, byte for byte), ``superseded/<N>/<old shard paths>``
   (the previous versions of rewritten files; deleted instead with ``purge``), ``superseded/<N>/takedown.json``
   (list hash, list files, removed ids per shard);
@@ -27,7 +35,8 @@ Out, per manifest with at least one match (version N = 1 + the versions already 
 A manifest without matches is not touched, so a second takedown of the same list removes nothing and writes
 nothing. Crash safety: new files are written under new names before the manifest is replaced; old files move
 only after. Cost: one read of the id and metadata columns of every shard, plus a rewrite of affected shards
-(packed tokenized sets: a full re-tokenization).
+(packed tokenized sets: a full re-tokenization; tokenized mixtures: one read of the doc index and of every source
+shard's id, text and metadata, packed ones a copy of the whole token stream, ~0.5 s for the 450k-token test mix).
 """
 
 from __future__ import annotations
@@ -126,7 +135,7 @@ class Removal:
     removed: dict[str, list[dict]] = field(default_factory=dict)  # shard path -> [{"id", "match", "url"}]
     version: int | None = None
     note: str = ""
-    stale: bool = False  # matches found but not removed (tokenized mixtures): the caller must rebuild it
+    stale: bool = False  # matches found but not removed: the caller must rebuild it (no kind sets it any more)
 
     @property
     def num_removed(self) -> int:
@@ -432,31 +441,35 @@ def _takedown_tokenized(path: Path, data: dict, lst: TakedownList, dry_run: bool
     return removal
 
 
-def _rewrite_docs_layout(root: Path, data: dict, index, gone: set[str], version: int) -> list[str]:
-    """Drop rows from affected shards (empty shards are kept so shard numbers stay), re-number the index."""
+def _drop_doc_rows(root: Path, shards: list[dict], index, keep_idx, version: int) -> tuple[list[dict], object, list]:
+    """Docs layout: drop the index rows where ``keep_idx`` is False from their shards (row ``offset`` of shard
+    ``shard``). Affected shards are written as ``<n>.td<N>.arrow`` (emptied ones too, with 0 rows, so shard numbers
+    stay); the others keep their file. Returns (new shard entries, new index with every column of ``index`` and
+    offsets re-numbered, old paths to move)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from curation.tokenize.shards import DOC_ROWS_PER_BATCH
 
-    moved = []
-    new_offsets = index["offset"].to_numpy().copy()
-    idx_ids = index["id"].to_pylist()
+    moved, shards = [], list(shards)
+    offsets = index["offset"].to_numpy().astype(np.int64)
+    new_offsets = offsets.copy()
     idx_shard = index["shard"].to_numpy()
-    keep_idx = np.array([d not in gone for d in idx_ids], dtype=bool)
-    for k, entry in enumerate(data["shards"]):
+    for k, entry in enumerate(shards):
         rows = np.flatnonzero(idx_shard == k)
         if keep_idx[rows].all():
             continue
         table = _read_arrow(root / entry["path"])
-        mask = np.array([d not in gone for d in table["id"].to_pylist()], dtype=bool)
+        mask = np.ones(table.num_rows, dtype=bool)
+        mask[offsets[rows]] = keep_idx[rows]
         new = table.filter(pa.array(mask))
         new_rel = versioned_name(entry["path"], version)
         _write_arrow(new, root / new_rel, DOC_ROWS_PER_BATCH)
         ntok = int(pc.sum(pc.list_value_length(new["input_ids"])).as_py() or 0) if new.num_rows else 0
         moved.append(entry["path"])
-        data["shards"][k] = {
+        shards[k] = {
+            **entry,
             "path": new_rel,
             "sha256": sha256_file(root / new_rel),
             "num_rows": new.num_rows,
@@ -464,26 +477,34 @@ def _rewrite_docs_layout(root: Path, data: dict, index, gone: set[str], version:
             "num_docs": new.num_rows,
             "bytes": (root / new_rel).stat().st_size,
         }
-        # old row r of shard k -> its rank among the kept rows of shard k
-        rank = np.cumsum(mask) - 1
-        new_offsets[rows] = rank[index["offset"].to_numpy()[rows].astype(np.int64)]
-    new_index = pa.table(
-        {
-            "id": pa.array([d for d, k in zip(idx_ids, keep_idx) if k], pa.string()),
-            "shard": index["shard"].filter(pa.array(keep_idx)),
-            "offset": pa.array(new_offsets[keep_idx].astype(np.uint64)),
-            "length": index["length"].filter(pa.array(keep_idx)),
-        }
+        rank = np.cumsum(mask) - 1  # old row r of shard k -> its rank among the kept rows of shard k
+        new_offsets[rows] = rank[offsets[rows]]
+    new_index = index.set_column(
+        index.schema.get_field_index("offset"), "offset", pa.array(new_offsets.astype(np.uint64))
     )
-    new_rel = versioned_name(data["doc_index"]["path"], version)
-    _write_arrow(new_index, root / new_rel, 1 << 16)
-    moved.append(data["doc_index"]["path"])
-    data["doc_index"] = {
+    return shards, new_index.filter(pa.array(keep_idx)).combine_chunks(), moved
+
+
+def _write_index(root: Path, old_rel: str, table, version: int) -> dict:
+    """The index as ``<old name>.td<N>.arrow``; its record (path, sha256, num_docs, bytes)."""
+    new_rel = versioned_name(old_rel, version)
+    _write_arrow(table, root / new_rel, 1 << 16)
+    return {
         "path": new_rel,
         "sha256": sha256_file(root / new_rel),
-        "num_docs": new_index.num_rows,
+        "num_docs": table.num_rows,
         "bytes": (root / new_rel).stat().st_size,
     }
+
+
+def _rewrite_docs_layout(root: Path, data: dict, index, gone: set[str], version: int) -> list[str]:
+    """Drop rows from affected shards (empty shards are kept so shard numbers stay), re-number the index."""
+    import numpy as np
+
+    keep_idx = np.array([d not in gone for d in index["id"].to_pylist()], dtype=bool)
+    data["shards"], new_index, moved = _drop_doc_rows(root, data["shards"], index, keep_idx, version)
+    moved.append(data["doc_index"]["path"])
+    data["doc_index"] = _write_index(root, data["doc_index"]["path"], new_index, version)
     _retotal(data)
     data["totals"]["num_docs"] = new_index.num_rows
     data["totals"]["tokens_encoded"] = int(sum(new_index["length"].to_pylist()))
@@ -576,7 +597,7 @@ def _sub(entry: dict, key: str, amount: int | None) -> None:
 def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, purge: bool) -> Removal:
     """Mixtures: rows whose (source, id) lost its document upstream are dropped (every repeat). Documents format:
     affected shards are rewritten and every count is reduced by the removed rows (tokens counted with the
-    mixture's tokenizer, without EOS, as the mixer counts them). Tokenized format: reported, not rewritten."""
+    mixture's tokenizer, without EOS, as the mixer counts them). Tokenized format: _takedown_tokenized_mixture."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -591,16 +612,7 @@ def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, 
         return removal
     fmt = (data.get("output") or {}).get("format") or "documents"
     if fmt != "documents":
-        index = _read_arrow(root / data["output"]["doc_index"]["path"])
-        for doc_id, src in zip(index["id"].to_pylist(), index["source"].to_pylist()):
-            if doc_id in gone.get(src, ()):
-                removal.removed.setdefault("doc_index", []).append(
-                    {"id": doc_id, "source": src, "match": "lineage", "url": None}
-                )
-        if removal.removed:
-            removal.note = "tokenized mixture: not rewritten, re-run the mix on the cleaned sources"
-            removal.stale = True
-        return removal
+        return _takedown_tokenized_mixture(path, data, lst, gone, dry_run, purge)
     plans = []
     for entry in data.get("shards", []):
         t = pq.ParquetFile(root / entry["path"]).read(columns=["id", "source", "metadata"])
@@ -671,8 +683,22 @@ def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, 
         num_chars=sum(s["num_chars"] for s in new_shards),
         bytes=sum(s["bytes"] for s in new_shards),
     )
-    total_amount = totals.get("amount")
-    for s in data.get("sources", []):
+    _reshare_and_relink(root, data)
+    _finish(root, path, data, removal, lst, [e["path"] for e, _ in plans], purge)
+    return removal
+
+
+def _source_manifest(root: Path, s: dict) -> Path:
+    up = (root / s["manifest"]).resolve()
+    return up / "manifest.json" if up.is_dir() else up
+
+
+def _reshare_and_relink(root: Path, data: dict) -> None:
+    """Realized shares of sources and groups from the (already reduced) amounts; each source's manifest_sha256 and
+    lineage.sources set to the cleaned source manifests."""
+    total_amount = (data.get("totals") or {}).get("amount")
+    sources = {s["name"]: s for s in data.get("sources", [])}
+    for s in sources.values():
         r = s.get("realized") or {}
         if total_amount and r.get("amount") is not None:
             r["share"] = r["amount"] / total_amount
@@ -680,15 +706,282 @@ def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, 
         members = [sources[m] for m in g.get("sources", []) if m in sources]
         if total_amount:
             g["realized_share"] = sum((m.get("realized") or {}).get("amount") or 0 for m in members) / total_amount
-    for s in data.get("sources", []):
-        up = (root / s["manifest"]).resolve()
-        up = up / "manifest.json" if up.is_dir() else up
-        s["manifest_sha256"] = sha256_file(up)
+    for s in sources.values():
+        s["manifest_sha256"] = sha256_file(_source_manifest(root, s))
     lineage = data.setdefault("lineage", {})
     lineage["sources"] = [
         {"manifest": s["manifest"], "manifest_sha256": s["manifest_sha256"]} for s in data.get("sources", [])
     ]
-    _finish(root, path, data, removal, lst, [e["path"] for e, _ in plans], purge)
+
+
+# ------------------------------------------------------------------------------------ tokenized mixtures
+
+
+def _eos_id(root: Path, data: dict) -> int | None:
+    """The EOS id the mixer appended to every document (None with ``writer.eos: false``)."""
+    if not (data.get("output") or {}).get("eos"):
+        return None
+    card = (root / data["tokenizer"]["dir"]).resolve() / "tokenizer_card.json"
+    try:
+        return int(json.loads(card.read_text(encoding="utf-8"))["special_tokens"]["eos"]["id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CurateError(f"{card}: no eos token recorded (the mixture appended one to every document)") from None
+
+
+def _source_docs(root: Path, data: dict, want: set[tuple[str, str]]) -> tuple[dict, dict]:
+    """Per source of a mixture, {doc id: (chars, bytes, license)} of every document its current (cleaned) version
+    holds, measured as the mixer measures them (curation/mix/sources.py); and the content of the (source, id) pairs
+    in ``want``: the text (shard-set sources) or the token ids without BOS/EOS (tokenized-set sources)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from curation.mix.config import UNKNOWN_LICENSE
+    from curation.mix.sources import TokenReader
+
+    info: dict[str, dict[str, tuple[int, int, str]]] = {}
+    content: dict[tuple[str, str], object] = {}
+    for s in data.get("sources", []):
+        name, up = s["name"], _source_manifest(root, s)
+        m = json.loads(up.read_text(encoding="utf-8"))
+        wanted = {d for src, d in want if src == name}
+        shard_set = up
+        if m["kind"] == "tokenized_set":
+            shard_set = (up.parent / (m.get("source") or {}).get("manifest", "")).resolve()
+            if wanted:
+                index = _read_arrow(up.parent / m["doc_index"]["path"])
+                reader = TokenReader(up.parent, m, index)
+                for row, doc_id in enumerate(index["id"].to_pylist()):
+                    if doc_id in wanted:
+                        content[(name, doc_id)] = reader.tokens(row)
+                wanted = set()
+        docs = info.setdefault(name, {})
+        if not shard_set.is_file():
+            continue  # a tokenized set whose shard set is gone: the mixer counted 0 chars, license unknown
+        sm = json.loads(shard_set.read_text(encoding="utf-8"))
+        for entry in sm.get("shards", []):
+            pf = pq.ParquetFile(shard_set.parent / entry["path"])
+            for batch in pf.iter_batches(batch_size=1024, columns=["id", "text", "metadata"]):
+                ids, text = batch.column(0).to_pylist(), batch.column(1)
+                chars = pc.utf8_length(text).to_pylist()
+                nbytes = pc.binary_length(text).to_pylist()
+                for i, (doc_id, meta) in enumerate(zip(ids, batch.column(2).to_pylist())):
+                    lic = str((json.loads(meta) if meta else {}).get("license") or UNKNOWN_LICENSE)
+                    docs[doc_id] = (chars[i] or 0, nbytes[i] or 0, lic)
+                    if doc_id in wanted:
+                        content[(name, doc_id)] = text[i].as_py()
+    return info, content
+
+
+class _PackedStream:
+    """The token stream of a packed tokenized mixture, read through memory maps (no copy of the shards)."""
+
+    def __init__(self, root: Path, shards: list[dict]):
+        import numpy as np
+
+        self.parts, starts, pos = [], [], 0
+        for entry in shards:
+            for chunk in _read_arrow(root / entry["path"])["input_ids"].chunks:
+                flat = chunk.flatten().to_numpy(zero_copy_only=False)
+                self.parts.append(flat)
+                starts.append(pos)
+                pos += len(flat)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.total = pos
+
+    def get(self, start: int, n: int):
+        import numpy as np
+
+        out, k = [], int(np.searchsorted(self.starts, start, "right")) - 1
+        while n > 0:
+            lo = start - int(self.starts[k])
+            piece = self.parts[k][lo : lo + n]
+            out.append(piece)
+            start, n, k = start + len(piece), n - len(piece), k + 1
+        return np.concatenate(out) if len(out) != 1 else out[0]
+
+
+def _packed_starts(data: dict, index):
+    """Global stream position of every doc-index row of a packed mixture (shard * tokens per shard + offset)."""
+    import numpy as np
+
+    per_shard = np.array([s["num_tokens"] for s in data["shards"]], dtype=np.int64)
+    base = np.concatenate(([0], np.cumsum(per_shard)))
+    shard = np.minimum(index["shard"].to_numpy().astype(np.int64), len(per_shard))
+    return base[shard] + index["offset"].to_numpy().astype(np.int64), int(base[-1])
+
+
+def incomplete_rows(data: dict, index):
+    """Rows of a packed mixture's doc index whose tokens are not all in its shards (cut by the dropped last row)."""
+    starts, total = _packed_starts(data, index)
+    return starts + index["length"].to_numpy().astype(starts.dtype) > total
+
+
+def complete_tokens(root: Path, data: dict, index, rows, content: dict) -> dict:
+    """Token ids (with the mixer's EOS) of doc-index ``rows`` from their sources' content (``_source_docs``):
+    text is encoded with the mixture's tokenizer, tokenized-set sources give their ids as the mixer copied them."""
+    import numpy as np
+
+    if not len(rows):
+        return {}
+    encoder = _mixture_encoder(root, data)
+    eos = _eos_id(root, data)
+    ids, srcs, lengths = index["id"].to_pylist(), index["source"].to_pylist(), index["length"].to_pylist()
+    out = {}
+    for r in rows:
+        key = (srcs[r], ids[r])
+        if key not in content:
+            raise CurateError(f"re-packing: document {ids[r]} of source '{srcs[r]}' is not in its current source")
+        got = content[key]
+        if isinstance(got, str):
+            if encoder is None:
+                raise CurateError("re-packing a mixture needs its tokenizer, unchanged (missing or different)")
+            got = encoder.encode([got])[0]
+        toks = np.asarray(got, dtype=np.int64)
+        if eos is not None:
+            toks = np.append(toks, eos)
+        if len(toks) != lengths[r]:
+            raise CurateError(
+                f"re-packing: document {ids[r]} encodes to {len(toks)} tokens, the doc index says {lengths[r]}"
+            )
+        out[int(r)] = toks
+    return out
+
+
+def repack_mixture(root: Path, data: dict, index, keep_idx, out_dir: Path, extra: dict) -> tuple[list, dict, int]:
+    """A packed tokenized mixture's kept rows (``keep_idx``), in their mixed order, written by the mixer's writer
+    code to ``out_dir`` (``shards/*.arrow``, ``doc_index.arrow``). Token ids come from the old shards, or from
+    ``extra`` (row -> ids, ``complete_tokens``) for rows the old shards hold only in part. An unchanged stream gives
+    byte-identical shards. Returns (shard records, doc index record, dropped tail tokens)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from curation.mix.writer import write_mixture_doc_index
+    from curation.tokenize.shards import TokenShardWriter
+
+    out = data["output"]
+    writer = TokenShardWriter(
+        out_dir, "packed", np.dtype(out["dtype"]), data["config"]["writer"]["max_shard_tokens"], out["seq_len"]
+    )
+    stream = _PackedStream(root, data["shards"])
+    starts, _ = _packed_starts(data, index)
+    lengths = index["length"].to_numpy().astype(np.int64)
+    ids = index["id"].to_pylist()
+    kept = np.flatnonzero(keep_idx)
+    for lo in range(0, len(kept), 4096):
+        rows = kept[lo : lo + 4096]
+        parts = [extra[r] if r in extra else stream.get(int(starts[r]), int(lengths[r])) for r in rows.tolist()]
+        flat = np.concatenate(parts).astype(writer.dtype) if parts else np.empty(0, writer.dtype)
+        writer.add([ids[r] for r in rows], flat, lengths[rows])
+    tail = writer.close()
+    mask = pa.array(np.asarray(keep_idx, dtype=bool))
+    index_rec = write_mixture_doc_index(
+        writer,
+        Path(out_dir) / "doc_index.arrow",
+        index["source"].filter(mask).combine_chunks().cast(pa.string()),
+        index["repeat"].filter(mask).combine_chunks().cast(pa.int32()),
+    )
+    records = [{**r.as_dict(), "num_chars": None} for r in writer.records]
+    return records, index_rec, tail["dropped_tail_tokens"]
+
+
+def _recount_tokenized_mixture(data: dict, index, info: dict, eos: bool) -> None:
+    """Realized counts, provenance and totals of a tokenized mixture from its doc index: tokens from the index
+    (without the EOS the mixer adds), chars, bytes and license from the sources (``_source_docs``)."""
+    from curation.mix.config import UNKNOWN_LICENSE
+
+    unit = data.get("unit", "tokens")
+    names = [s["name"] for s in data.get("sources", [])]
+    per = {n: {"docs": 0, "chars": 0, "bytes": 0, "tokens": 0, "max_repeat": None} for n in names}
+    by_lic_src: dict[str, dict] = {n: {} for n in names}
+    by_lic: dict[str, dict] = {}
+    cols = (index[c].to_pylist() for c in ("id", "source", "length", "repeat"))
+    for doc_id, src, length, rep in zip(*cols):
+        chars, nbytes, lic = info.get(src, {}).get(doc_id, (0, 0, UNKNOWN_LICENSE))
+        ntok = length - int(eos)
+        p = per.setdefault(src, {"docs": 0, "chars": 0, "bytes": 0, "tokens": 0, "max_repeat": None})
+        for k, v in (("docs", 1), ("chars", chars), ("bytes", nbytes), ("tokens", ntok)):
+            p[k] += v
+        p["max_repeat"] = rep if p["max_repeat"] is None else max(p["max_repeat"], rep)
+        for table in (by_lic_src.setdefault(src, {}), by_lic):
+            c = table.setdefault(lic, {"docs": 0, "chars": 0, "tokens": 0})
+            c["docs"], c["chars"], c["tokens"] = c["docs"] + 1, c["chars"] + chars, c["tokens"] + ntok
+    for s in data.get("sources", []):
+        p = per[s["name"]]
+        r = s.setdefault("realized", {})
+        r.update({k: p[k] for k in ("docs", "chars", "bytes", "tokens", "max_repeat")}, amount=p[unit])
+        avail = (s.get("available") or {}).get(unit)
+        r["epochs"] = r["amount"] / avail if avail else 0.0
+        s["provenance"] = {"by_license": dict(sorted(by_lic_src[s["name"]].items()))}
+    totals = data.setdefault("totals", {})
+    totals.update(
+        shards=len(data["shards"]),
+        num_docs=index.num_rows,
+        num_chars=sum(p["chars"] for p in per.values()),
+        num_tokens=sum(p["tokens"] for p in per.values()),
+        bytes=sum(s["bytes"] for s in data["shards"]),
+        amount=sum(p[unit] for p in per.values()),
+    )
+    data["provenance"] = {
+        "by_license": dict(sorted(by_lic.items())),
+        "by_source": {n: {k: per[n][k] for k in ("docs", "chars", "tokens")} for n in names},
+    }
+
+
+def _takedown_tokenized_mixture(
+    path: Path, data: dict, lst: TakedownList, gone: dict[str, set[str]], dry_run: bool, purge: bool
+) -> Removal:
+    """Tokenized mixtures: the rows (every repeat) of documents their sources lost are dropped. ``docs`` layout:
+    affected shards lose rows; ``packed``: the kept rows are re-packed in their mixed order (shards that come out
+    byte-identical keep their file). Counts are recounted from the new doc index and the cleaned sources."""
+    import numpy as np
+
+    root = path.parent
+    removal = Removal(path, "mixture")
+    out = data["output"]
+    index = _read_arrow(root / out["doc_index"]["path"])
+    ids, srcs, shard_of = (index[c].to_pylist() for c in ("id", "source", "shard"))
+    keep_idx = np.array([d not in gone.get(s, ()) for d, s in zip(ids, srcs)], dtype=bool)
+    n_shards = len(data["shards"])
+    for r in np.flatnonzero(~keep_idx):
+        k = shard_of[r]
+        key = data["shards"][k]["path"] if k < n_shards else "(dropped tail)"
+        removal.removed.setdefault(key, []).append({"id": ids[r], "source": srcs[r], "match": "lineage", "url": None})
+    if keep_idx.all() or dry_run:
+        return removal
+    removal.version = version = next_version(root)
+    old_index_rel = out["doc_index"]["path"]
+    if out.get("layout") == "docs":
+        info, _ = _source_docs(root, data, set())
+        data["shards"], new_index, moved = _drop_doc_rows(root, data["shards"], index, keep_idx, version)
+        out["doc_index"] = _write_index(root, old_index_rel, new_index, version)
+    else:
+        rows = np.flatnonzero(incomplete_rows(data, index) & keep_idx)
+        info, content = _source_docs(root, data, {(srcs[r], ids[r]) for r in rows})
+        extra = complete_tokens(root, data, index, rows, content)
+        tmp = root / f".takedown-{version}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        records, index_rec, dropped = repack_mixture(root, data, index, keep_idx, tmp, extra)
+        old, shards = data["shards"], []
+        for k, rec in enumerate(records):
+            if k < len(old) and old[k]["sha256"] == rec["sha256"]:
+                shards.append(old[k])  # byte-identical: keep the existing file
+                continue
+            rel = versioned_name(rec["path"], version)
+            os.replace(tmp / rec["path"], root / rel)
+            shards.append({**rec, "path": rel})
+        listed = {s["path"] for s in shards}
+        moved = [s["path"] for s in old if s["path"] not in listed]
+        rel = versioned_name(old_index_rel, version)
+        os.replace(tmp / index_rec["path"], root / rel)
+        shutil.rmtree(tmp, ignore_errors=True)
+        data["shards"] = shards
+        out["doc_index"] = {**index_rec, "path": rel}
+        out["dropped_tail_tokens"] = dropped
+        new_index = _read_arrow(root / rel)
+    moved.append(old_index_rel)
+    _recount_tokenized_mixture(data, new_index, info, eos=bool(out.get("eos")))
+    _reshare_and_relink(root, data)
+    _finish(root, path, data, removal, lst, moved, purge)
     return removal
 
 
@@ -712,6 +1005,15 @@ def _preflight(path: Path, data: dict) -> None:
                 )
     elif data["kind"] == "mixture":
         links += [(s.get("manifest", ""), s.get("manifest_sha256", "")) for s in data.get("sources", [])]
+        out = data.get("output") or {}
+        if out.get("format") == "tokenized" and out.get("layout") == "packed":
+            tok = data.get("tokenizer") or {}
+            tok_json = (path.parent / tok.get("dir", "") / "tokenizer.json").resolve()
+            if not tok_json.is_file() or sha256_file(tok_json) != tok.get("tokenizer_sha256"):
+                raise CurateError(
+                    f"{path}: a packed mixture is re-packed after a takedown, which needs its tokenizer {tok_json} "
+                    "unchanged (missing or different)"
+                )
     for rel, digest in links:
         up = (path.parent / rel).resolve()
         up = up / "manifest.json" if up.is_dir() else up
