@@ -48,7 +48,9 @@ def _print_plan(cfg, console, workers: int, limit: int | None) -> None:
     from rich.table import Table
 
     console.print(f"[bold]pipeline[/bold] {cfg.name}  ({cfg.path})   config hash {cfg.config_hash()[:12]}")
+    units = len(cfg.input_units)
     console.print(f"input: {cfg.input['format']}, {len(cfg.input_files)} file(s)"
+                  + (f" in {units} work units (split_bytes)" if units != len(cfg.input_files) else "")
                   + (f", limit {limit} records" if limit is not None else ""))
     for f in cfg.input_files[:10]:
         console.print(f"  {os.path.relpath(f)}")

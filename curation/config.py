@@ -6,7 +6,7 @@ did-you-mean for misspelled keys and stage ids. Format (documented in README):
     name: web_zh                       # required: names the shard set
     input: {format: warc, paths: [...]}  # the `ingest` stage's parameters; paths relative to this file
     output: out/web_zh                 # relative to the current directory; `--output` overrides
-    tasks: auto                        # datatrove tasks; auto = one per input file (max 64)
+    tasks: auto                        # datatrove tasks; auto = one per input unit (max 10,000; see MAX_AUTO_TASKS)
     stages:                            # in order; each a registered stage id with literal parameters
       - extract: {}
       - langid: {languages: [zh]}
@@ -31,7 +31,13 @@ from curation import registry
 from curation.errors import ConfigError
 
 TOP_LEVEL_KEYS = {"name", "description", "input", "output", "tasks", "stages", "writer"}
-MAX_AUTO_TASKS = 64
+# `tasks: auto` = one task per input unit (a file, or a split_bytes slice of a large one: curation/ingest/units.py),
+# so a kill loses at most one unit of work per running task. Still capped: every task of every phase leaves a
+# completion marker, a log and a stats file and writes its own shards, and Slurm runs it as an array element, so
+# 10,000 tasks over ~7 phases are already ~200k small files; past that (2.5 TiB of JSONL at the default 256 MiB
+# units, or 10,000 WARC files) tasks take several units each (task r reads units r::n): only the resume grain
+# coarsens, the output stays the same.
+MAX_AUTO_TASKS = 10_000
 
 
 @dataclass
@@ -68,6 +74,9 @@ class PipelineConfig:
     stages: list[StageSpec]
     writer: WriterConfig
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    # work units over input_files (curation/ingest/units.py); planned from file sizes (and line starts), which the
+    # runner's input fingerprint covers, so finished tasks are reused only while the units stay the same
+    input_units: list = field(repr=False, default_factory=list)
 
     def resolved(self) -> dict[str, Any]:
         """The fully resolved config (defaults filled in), as recorded in manifests."""
@@ -310,7 +319,10 @@ def load_pipeline(path: str | Path, output_override: str | None = None) -> Pipel
         errors.add(("output",), f"'output' must be a path string, got {output!r}")
 
     errors.raise_if_any()
-    tasks = min(len(input_files), MAX_AUTO_TASKS) if tasks_val == "auto" else tasks_val
+    from curation.ingest.units import plan_units
+
+    input_units = plan_units(input_files, input_params["format"], input_params["split_bytes"])
+    tasks = min(len(input_units), MAX_AUTO_TASKS) if tasks_val == "auto" else tasks_val
     return PipelineConfig(
         path=path,
         name=name,
@@ -322,4 +334,5 @@ def load_pipeline(path: str | Path, output_override: str | None = None) -> Pipel
         stages=stages,
         writer=writer,
         raw=data,
+        input_units=input_units,
     )

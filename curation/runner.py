@@ -92,7 +92,8 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
                                 stage=key)
 
     ingest_cls = registry.get_stage("ingest")
-    steps: list = [ingest_cls(**cfg.input, _files=cfg.input_files, _report_dir=str(output), _pipeline_name=cfg.name)]
+    steps: list = [ingest_cls(**cfg.input, _files=cfg.input_files, _units=cfg.input_units, _report_dir=str(output),
+                              _pipeline_name=cfg.name)]
     roles: list[tuple] = [("ingest",)]
     if limit is not None:
         steps.append(LimitPerTask(limit))
@@ -238,12 +239,10 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
                         by_role[key][k] += _metric_total(v)
                 time_by_role[key] += _metric_total(step.get("time_stats"))
 
-    files: dict[str, dict] = {}
-    examples: list[dict] = []
-    for f in sorted((output / "ingest_errors").glob("*.json")):
-        rep = json.loads(f.read_text())
-        files.update(rep.get("files", {}))
-        examples.extend(rep.get("examples", []))
+    from curation.ingest.reader import merge_reports
+
+    files, examples = merge_reports([json.loads(f.read_text())
+                                     for f in sorted((output / "ingest_errors").glob("*.json"))])
 
     ingest = by_role[("ingest",)]
     skipped = {k.split(".", 1)[1]: int(v) for k, v in sorted(ingest.items()) if k.startswith("skipped.")}
@@ -256,6 +255,7 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
         "phases": [{"name": p.name, "tasks": p.tasks} for p in phases],
         "ingest": {
             "files": len(cfg.input_files),
+            "units": len(cfg.input_units),
             "records_read": int(ingest.get("records_read", 0)),
             "docs_out": int(ingest.get("docs_out", 0)),
             "bytes_in": int(ingest.get("bytes_in", 0)),

@@ -4,6 +4,7 @@ manifests; the manifests' provenance counts equal what is on disk."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -49,6 +50,7 @@ def sets(tmp_path_factory) -> dict[str, Path]:
     """crawl: the full web_zh pipeline on the bundled crawl (licence A); jsonl: a small JSONL source (licence B)."""
     root = tmp_path_factory.mktemp("prov")
     web_zh = (REPO / "pipelines" / "web_zh.yaml").read_text(encoding="utf-8")
+    web_zh = re.sub(r"\n  (license|source_name):[^\n]*", "", web_zh)  # replaced by this test's declaration
     web_zh = web_zh.replace(
         'paths: ["sample_crawl/*.warc.gz"]',
         f'paths: ["{CRAWL}/*.warc.gz"]\n  license: LicenseRef-crawl-A\n'

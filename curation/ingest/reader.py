@@ -5,7 +5,9 @@ Out: one Document per HTML page (WARC) or per record (JSONL, Parquet), in file o
 ``doc.metadata`` always has ``source_file``, ``source_format``, ``content_format``, ``license`` and ``source_name``
 (governance; ``terms`` when declared); WARC adds ``url``, ``host``,
 ``fetch_date``, ``content_type``, ``charset``, ``charset_source``, ``warc_record_id``; JSONL and Parquet add the
-record's other top-level scalar fields. Task ``rank`` of ``world_size`` reads files ``rank::world_size``.
+record's other top-level scalar fields. The input is cut into work units (``units.py``: whole files, byte ranges
+of large uncompressed JSONL files, row-group ranges of large Parquet files; ``split_bytes``); task ``rank`` of
+``world_size`` reads units ``rank::world_size`` in unit order. Documents and ids do not depend on the cut.
 
 Nothing in the input makes ``run`` raise: every record that yields no Document is counted as ``skipped.<reason>``
 (stats and ``{_report_dir}/ingest_errors/{rank:05d}.json``). Reasons:
@@ -44,6 +46,7 @@ from loguru import logger
 
 from curation.errors import ConfigError
 from curation.ingest.records import Fields, Item, Skip, iter_jsonl, iter_parquet
+from curation.ingest.units import InputUnit, plan_units
 from curation.ingest.warc import iter_warc
 from curation.registry import register
 
@@ -88,6 +91,9 @@ class Ingest(PipelineStep):
         source_name: name of this source -> metadata "source_name" (provenance tables, takedown); null: the
             pipeline's name (a record's own string "source_name" field first for JSONL/Parquet)
         terms: free-text terms of use of this input -> metadata "terms" (omitted when null)
+        split_bytes: uncompressed JSONL and Parquet files larger than this are read as up to
+            ceil(size / split_bytes) work units (line / row-group ranges, one task each with tasks: auto), so a
+            kill redoes at most one unit per task; 0 never splits. Compressed files and WARC/ARC are always whole
     """
 
     type = "curate"
@@ -105,7 +111,9 @@ class Ingest(PipelineStep):
         license: str | None = None,
         source_name: str | None = None,
         terms: str | None = None,
+        split_bytes: int = 256 * 1024 * 1024,
         _files: list[str] | None = None,
+        _units: list[InputUnit] | None = None,
         _limit: int = -1,
         _report_dir: str | None = None,
         _pipeline_name: str | None = None,
@@ -119,6 +127,8 @@ class Ingest(PipelineStep):
             raise ConfigError(f"ingest: max_record_bytes must be positive, not {max_record_bytes}")
         if max_line_bytes is not None and max_line_bytes <= 0:
             raise ConfigError(f"ingest: max_line_bytes must be positive, not {max_line_bytes}")
+        if split_bytes < 0:
+            raise ConfigError(f"ingest: split_bytes must be >= 0 (0: never split), not {split_bytes}")
         if not 0.0 <= max_error_rate <= 1.0:
             raise ConfigError(f"ingest: max_error_rate must be between 0 and 1, not {max_error_rate}")
         self.format = format
@@ -128,7 +138,9 @@ class Ingest(PipelineStep):
         self.max_record_bytes = max_record_bytes
         self.max_line_bytes = max_line_bytes if max_line_bytes is not None else 2 * max_record_bytes
         self.max_error_rate = max_error_rate
+        self.split_bytes = split_bytes
         self._files = list(_files) if _files is not None else None
+        self._units = [InputUnit(*u) for u in _units] if _units is not None else None
         self._limit = _limit
         self._report_dir = _report_dir
         self.license, self.source_name, self.terms = license, source_name, terms
@@ -145,14 +157,22 @@ class Ingest(PipelineStep):
         found = {os.path.abspath(f) for pattern in self.paths for f in glob.glob(pattern, recursive=True)}
         return sorted(f for f in found if os.path.isfile(f))
 
-    def _iter_file(self, path: str) -> Iterator[Item | Skip]:
+    def units(self) -> list[InputUnit]:
+        """All work units in order: ``_units`` from the runner (planned once in config), else planned here."""
+        if self._units is None:
+            self._units = plan_units(self.files(), self.format, self.split_bytes)
+        return self._units
+
+    def _iter_unit(self, unit: InputUnit) -> Iterator[Item | Skip]:
+        path = unit.path
         if _is_empty_file(path):
             return _empty_file()
         if self.format == "warc":
             return iter_warc(path, self.max_record_bytes)
+        rng = (unit.start, unit.end) if unit.end is not None else None
         if self.format == "jsonl":
-            return iter_jsonl(path, self.fields, self.max_record_bytes, self.max_line_bytes)
-        return iter_parquet(path, self.fields, self.max_record_bytes)
+            return iter_jsonl(path, self.fields, self.max_record_bytes, self.max_line_bytes, rng, unit.first)
+        return iter_parquet(path, self.fields, self.max_record_bytes, rng, unit.first)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:  # a source passes through what an earlier step produced, as datatrove readers do
@@ -160,11 +180,12 @@ class Ingest(PipelineStep):
         report = _Report()
         n_out = 0
         try:
-            for path in self.files()[rank::world_size]:
+            for unit in self.units()[rank::world_size]:
                 if 0 <= self._limit <= n_out:
                     break
+                path = unit.path
                 report.start_file(path)
-                items = self._iter_file(path)
+                items = self._iter_unit(unit)
                 try:
                     while not (0 <= self._limit <= n_out):
                         with self.track_time():
@@ -261,6 +282,37 @@ class _Report:
             )
             f.write("\n")
         os.replace(tmp, target)
+
+
+def merge_reports(reports: list[dict]) -> tuple[dict[str, dict], list[dict]]:
+    """Merge the per-task ``ingest_errors`` reports (in task order): per-file counts summed (a file cut into several
+    units is read by several tasks), one example per (file, reason): the earliest in the file."""
+    files: dict[str, dict] = {}
+    for rep in reports:
+        for path, entry in rep.get("files", {}).items():
+            into = files.setdefault(path, {"records": 0, "docs": 0, "skipped": {}})
+            into["records"] += entry.get("records", 0)
+            into["docs"] += entry.get("docs", 0)
+            for reason, n in entry.get("skipped", {}).items():
+                into["skipped"][reason] = into["skipped"].get(reason, 0) + n
+    for entry in files.values():
+        entry["skipped"] = dict(sorted(entry["skipped"].items()))
+    first: dict[tuple[str, str], int] = {}
+    examples: list[dict] = []
+    for rep in reports:
+        for ex in rep.get("examples", []):
+            key = (ex.get("file"), ex.get("reason"))
+            if key not in first:
+                first[key] = len(examples)
+                examples.append(ex)
+            elif _where_key(ex) < _where_key(examples[first[key]]):
+                examples[first[key]] = ex
+    return files, examples
+
+
+def _where_key(example: dict) -> tuple:
+    where = example.get("offset_or_line")
+    return (0, where, "") if isinstance(where, int) else (1, 0, str(where))
 
 
 def damage_rate(by_file: dict[str, dict]) -> tuple[int, int, float]:

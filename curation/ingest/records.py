@@ -112,11 +112,18 @@ def row_to_item(
 
 
 def iter_jsonl(
-    path: str, fields: Fields, max_record_bytes: int, max_line_bytes: int | None = None
+    path: str,
+    fields: Fields,
+    max_record_bytes: int,
+    max_line_bytes: int | None = None,
+    byte_range: tuple[int, int] | None = None,
+    lines_before: int = 0,
 ) -> Iterator[Item | Skip]:
     """Records of a .jsonl / .jsonl.gz / .jsonl.zst file (compression sniffed from the first bytes). A line longer
     than ``max_line_bytes`` (default ``max_record_bytes``) is skipped in 1 MB pieces, never held whole; a record
-    whose html / text exceeds ``max_record_bytes`` (UTF-8) is skipped too."""
+    whose html / text exceeds ``max_record_bytes`` (UTF-8) is skipped too. ``byte_range`` (start, end): only the
+    lines of an uncompressed file in those bytes, both ends on line starts, numbered after ``lines_before`` lines
+    (an input unit, see units.py)."""
     max_line = max_line_bytes if max_line_bytes is not None else max_record_bytes
     base = os.path.basename(path)
     base_meta = {"source_file": path, "source_format": "jsonl"}
@@ -125,12 +132,16 @@ def iter_jsonl(
     except OSError as e:
         yield Skip("unreadable_file", 0, f"{type(e).__name__}: {e}")
         return
-    line_no = 0
+    line_no = lines_before
     try:
         try:
-            codec = sniff_codec(fh.read(4))
-            fh.seek(0)
-            stream = io_lines(fh, codec)
+            if byte_range is not None:  # units.py splits only uncompressed files
+                fh.seek(byte_range[0])
+                stream = _Slice(fh, byte_range[1] - byte_range[0])
+            else:
+                codec = sniff_codec(fh.read(4))
+                fh.seek(0)
+                stream = io_lines(fh, codec)
         except Exception as e:  # noqa: BLE001 - unreadable, or a codec package missing
             yield Skip("unreadable_file", 0, f"{type(e).__name__}: {e}")
             return
@@ -141,7 +152,7 @@ def iter_jsonl(
                 yield Skip("truncated", line_no + 1, str(e))
                 return
             except (StreamCorrupt, OSError) as e:
-                reason = "unreadable_file" if line_no == 0 else "corrupt_record"
+                reason = "unreadable_file" if line_no == lines_before == 0 else "corrupt_record"
                 yield Skip(reason, line_no + 1, f"{type(e).__name__}: {e}")
                 return
             if not line:
@@ -159,6 +170,20 @@ def iter_jsonl(
             yield _parse_line(line, line_no, base, fields, base_meta, max_record_bytes)
     finally:
         fh.close()
+
+
+class _Slice:
+    """``readline`` over the next ``nbytes`` bytes of a file (the byte range of an input unit)."""
+
+    def __init__(self, fh: BinaryIO, nbytes: int):
+        self.fh, self.left = fh, nbytes
+
+    def readline(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        line = self.fh.readline(self.left if size < 0 else min(size, self.left))
+        self.left -= len(line)
+        return line
 
 
 def io_lines(fh: BinaryIO, codec: str | None) -> BinaryIO:
@@ -191,8 +216,11 @@ def _parse_line(
     return out
 
 
-def iter_parquet(path: str, fields: Fields, max_record_bytes: int) -> Iterator[Item | Skip]:
-    """Rows of a Parquet file, one row group at a time; a damaged row group is counted and skipped."""
+def iter_parquet(
+    path: str, fields: Fields, max_record_bytes: int, groups: tuple[int, int] | None = None, rows_before: int = 0
+) -> Iterator[Item | Skip]:
+    """Rows of a Parquet file, one row group at a time; a damaged row group is counted and skipped. ``groups``
+    (start, end): only those row groups, numbered after ``rows_before`` rows (an input unit, see units.py)."""
     import pyarrow.parquet as pq
 
     base = os.path.basename(path)
@@ -203,9 +231,9 @@ def iter_parquet(path: str, fields: Fields, max_record_bytes: int) -> Iterator[I
     except Exception as e:  # noqa: BLE001 - ArrowInvalid, OSError, ...: not Parquet
         yield Skip("unreadable_file", 0, f"{type(e).__name__}: {e}")
         return
-    row = 0
+    row = rows_before
     try:
-        for g in range(n_groups):
+        for g in range(*groups) if groups is not None else range(n_groups):
             group_start, group_rows = row, pf.metadata.row_group(g).num_rows
             try:
                 for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[g]):
