@@ -26,6 +26,33 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+MANIFEST_KINDS = ("shard_set", "tokenized_set", "mixture")
+
+
+def read_manifest(path: str | Path, kinds: tuple[str, ...] = MANIFEST_KINDS, hint: str = "") -> tuple[Path, dict]:
+    """(absolute path, parsed manifest) of ``path`` or ``path/manifest.json``; CurateError naming the file when it is
+    missing, not JSON, of a kind outside ``kinds`` or of an unknown format_version. ``hint`` ends the not-found
+    message (e.g. the command that writes it)."""
+    from curation.errors import CurateError
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "manifest.json"
+    if not p.is_file():
+        what = f"{kinds[0].replace('_', '-')} manifest" if len(kinds) == 1 else "manifest"
+        raise CurateError(f"{what} not found: {p}{hint}")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CurateError(f"{p}: not a JSON manifest ({e})") from None
+    kind = data.get("kind") if isinstance(data, dict) else type(data).__name__
+    if kind not in kinds:
+        raise CurateError(f"{p}: expected a manifest of kind {' or '.join(kinds)}, got {kind!r}")
+    if data.get("format_version") != 1:
+        raise CurateError(f"{p}: unsupported {kind} format_version {data.get('format_version')!r} (expected 1)")
+    return p.resolve(), data
+
+
 def git_commit(path: Path) -> str | None:
     try:
         out = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,

@@ -12,12 +12,10 @@ Cost: one sequential read of every shard (sha256 at ~1 GB/s) plus a read of the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curation.errors import CurateError
-from curation.manifest import sha256_file
+from curation.manifest import read_manifest, sha256_file
 
 
 @dataclass
@@ -124,18 +122,8 @@ def _verify_derived(root: Path, manifest: dict, report: VerifyReport) -> None:
 
 
 def verify_manifest(manifest_path: str | Path) -> VerifyReport:
-    path = Path(manifest_path)
-    if path.is_dir():
-        path = path / "manifest.json"
-    if not path.is_file():
-        raise CurateError(f"{manifest_path}: manifest not found")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise CurateError(f"{path}: not a JSON manifest ({e})") from None
-    kind = manifest.get("kind")
-    if kind not in ("shard_set", "tokenized_set", "mixture"):
-        raise CurateError(f"{path}: kind {kind!r} is not a shard set, tokenized set or mixture manifest")
+    path, manifest = read_manifest(manifest_path)
+    kind = manifest["kind"]
     root = path.parent
     report = VerifyReport(str(path))
     if kind != "shard_set":

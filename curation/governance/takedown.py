@@ -52,7 +52,7 @@ from pathlib import Path
 from curation.errors import CurateError
 from curation.governance.provenance import ProvenanceCounter, doc_keys, shard_provenance
 from curation.governance.urls import host_in_domains, host_key, read_list, url_key
-from curation.manifest import sha256_file, write_json_atomic
+from curation.manifest import read_manifest, sha256_file, write_json_atomic
 
 SUPERSEDED_DIR = "superseded"
 RECORD_FILE = "takedown.json"
@@ -156,22 +156,11 @@ class TakedownResult:
 
 
 def _manifest_path(p: str | Path) -> Path:
-    path = Path(p)
-    if path.is_dir():
-        path = path / "manifest.json"
-    if not path.is_file():
-        raise CurateError(f"manifest not found: {p}")
-    return path.resolve()
+    return read_manifest(p)[0]
 
 
 def _load(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CurateError(f"{path}: not a JSON manifest ({e})") from None
-    if not isinstance(data, dict) or data.get("kind") not in ("shard_set", "tokenized_set", "mixture"):
-        raise CurateError(f"{path}: not a shard_set, tokenized_set or mixture manifest")
-    return data
+    return read_manifest(path)[1]
 
 
 def _upstream(path: Path, data: dict) -> list[Path]:

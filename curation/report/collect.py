@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import CurateError
+from curation.manifest import read_manifest as _read_manifest
 from curation.manifest import sha256_file
 from curation.report.scan import scan_shard_set
 
@@ -33,21 +34,7 @@ KINDS = ("mixture", "tokenized_set", "shard_set")
 
 def read_manifest(path: str | Path) -> tuple[Path, dict]:
     """(absolute path, parsed manifest); a directory holding manifest.json is accepted too."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "manifest.json"
-    if not p.is_file():
-        raise CurateError(f"manifest not found: {p}")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CurateError(f"{p}: not a JSON manifest ({e})") from None
-    kind = data.get("kind") if isinstance(data, dict) else None
-    if kind not in KINDS:
-        raise CurateError(f"{p}: expected a manifest of kind {', '.join(KINDS)}; got {kind!r}")
-    if data.get("format_version") != 1:
-        raise CurateError(f"{p}: unsupported {kind} format_version {data.get('format_version')!r} (expected 1)")
-    return p.resolve(), data
+    return _read_manifest(path, KINDS)
 
 
 def _shard_set_of(path: Path, data: dict) -> tuple[Path, dict, dict | None]:

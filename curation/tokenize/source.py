@@ -7,7 +7,6 @@ against the manifest's sha256 before they are read (~0.5 s per GB); a mismatch n
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from curation.errors import CurateError
-from curation.manifest import sha256_file
+from curation.manifest import read_manifest, sha256_file
 
 
 @dataclass(frozen=True)
@@ -57,22 +56,8 @@ class ShardSet:
 
 def load_shard_set(manifest: str | Path) -> ShardSet:
     """Parse a shard-set manifest (a directory holding `manifest.json` is accepted too)."""
-    path = Path(manifest)
-    if path.is_dir():
-        path = path / "manifest.json"
-    if not path.is_file():
-        raise CurateError(
-            f"shard-set manifest not found: {path} (run `curate run PIPELINE` first; it writes <output>/manifest.json)"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CurateError(f"{path}: not a JSON manifest ({e})") from None
-    if not isinstance(data, dict) or data.get("kind") != "shard_set":
-        kind = data.get("kind") if isinstance(data, dict) else type(data).__name__
-        raise CurateError(f"{path}: expected a manifest of kind 'shard_set' (written by `curate run`), got {kind!r}")
-    if data.get("format_version") != 1:
-        raise CurateError(f"{path}: unsupported shard-set format_version {data.get('format_version')!r} (expected 1)")
+    path, data = read_manifest(manifest, ("shard_set",),
+                               " (run `curate run PIPELINE` first; it writes <output>/manifest.json)")
     root = path.resolve().parent
     shards = []
     for i, s in enumerate(data.get("shards", [])):
