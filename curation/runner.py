@@ -26,7 +26,7 @@ from typing import Any
 from curation import registry
 from curation.config import PipelineConfig
 from curation.errors import RunError
-from curation.manifest import build_manifest, sha256_file, write_json_atomic
+from curation.manifest import build_manifest, sha256_file, write_json_atomic, write_text_atomic
 
 STATS_FORMAT_VERSION = 1
 
@@ -196,12 +196,6 @@ def _prepare_output(output: Path, config_hash: str, fresh: bool, may_clear: bool
     (output / "logs" / "progress").mkdir(parents=True, exist_ok=True)
     write_text_atomic(marker, config_hash + "\n")
     return previous == config_hash
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _check_ingest_errors(cfg: PipelineConfig, output: Path, stats: dict) -> None:
