@@ -272,6 +272,26 @@ def _parquet_compression(pf) -> str | None:
     return "zstd"
 
 
+def _plan_parquet_removals(root: Path, entries: list[dict], columns: list[str], match, removal: Removal) -> list:
+    """(shard entry, keep mask) of every Parquet shard with a row that ``match(*row of columns)`` reports (a dict
+    for the removal table) or None to keep; the reported rows go to ``removal.removed``."""
+    import pyarrow.parquet as pq
+
+    plans: list[tuple[dict, list[bool]]] = []
+    for entry in entries:
+        t = pq.ParquetFile(root / entry["path"]).read(columns=columns)
+        keep, rows = [], []
+        for values in zip(*(t[c].to_pylist() for c in columns)):
+            row = match(*values)
+            keep.append(row is None)
+            if row is not None:
+                rows.append(row)
+        if rows:
+            removal.removed[entry["path"]] = rows
+            plans.append((entry, keep))
+    return plans
+
+
 def _rewrite_parquet(src: Path, dst: Path, keep_mask) -> None:
     import pyarrow.parquet as pq
 
@@ -288,26 +308,18 @@ def _rewrite_parquet(src: Path, dst: Path, keep_mask) -> None:
 
 def _takedown_shard_set(path: Path, data: dict, lst: TakedownList, dry_run: bool, purge: bool) -> Removal:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from curation.manifest import describe_shard
 
     root = path.parent
     removal = Removal(path, "shard_set")
-    plans: list[tuple[dict, list[bool]]] = []  # (shard entry, keep mask) of affected shards
     entries = list(data.get("shards", [])) + [s for v in (data.get("removed") or {}).values() for s in v]
-    for entry in entries:
-        t = pq.ParquetFile(root / entry["path"]).read(columns=["id", "metadata"])
-        keep, rows = [], []
-        for doc_id, meta in zip(t["id"].to_pylist(), t["metadata"].to_pylist()):
-            how = lst.match(doc_id, meta)
-            keep.append(how is None)
-            if how is not None:
-                url = doc_keys_url(meta)
-                rows.append({"id": doc_id, "match": how, "url": url})
-        if rows:
-            removal.removed[entry["path"]] = rows
-            plans.append((entry, keep))
+
+    def match(doc_id: str, meta: str) -> dict | None:
+        how = lst.match(doc_id, meta)
+        return None if how is None else {"id": doc_id, "match": how, "url": doc_keys_url(meta)}
+
+    plans = _plan_parquet_removals(root, entries, ["id", "metadata"], match, removal)
     if not plans or dry_run:
         return removal
     removal.version = version = next_version(root)
@@ -602,18 +614,11 @@ def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, 
     fmt = (data.get("output") or {}).get("format") or "documents"
     if fmt != "documents":
         return _takedown_tokenized_mixture(path, data, lst, gone, dry_run, purge)
-    plans = []
-    for entry in data.get("shards", []):
-        t = pq.ParquetFile(root / entry["path"]).read(columns=["id", "source", "metadata"])
-        keep, rows = [], []
-        for doc_id, src, meta in zip(t["id"].to_pylist(), t["source"].to_pylist(), t["metadata"].to_pylist()):
-            hit = doc_id in gone.get(src, ())
-            keep.append(not hit)
-            if hit:
-                rows.append({"id": doc_id, "source": src, "match": "lineage", "url": doc_keys_url(meta)})
-        if rows:
-            removal.removed[entry["path"]] = rows
-            plans.append((entry, keep))
+    def match(doc_id: str, src: str, meta: str) -> dict | None:
+        hit = doc_id in gone.get(src, ())
+        return {"id": doc_id, "source": src, "match": "lineage", "url": doc_keys_url(meta)} if hit else None
+
+    plans = _plan_parquet_removals(root, data.get("shards", []), ["id", "source", "metadata"], match, removal)
     if not plans or dry_run:
         return removal
     removal.version = version = next_version(root)
