@@ -34,8 +34,7 @@ from typing import Any
 
 import yaml
 
-from curation.config import _check_params, _did_you_mean, _Errors, _load_with_lines
-from curation.errors import ConfigError
+from curation.config import _check_params, _did_you_mean, open_config
 
 TOP_LEVEL_KEYS = (
     "kind",
@@ -214,20 +213,7 @@ def _share_ok(value: Any) -> bool:
 def load_mixture(path: str | Path, output_override: str | None = None) -> MixConfig:
     """Load and validate a mixture file. Raises ConfigError (exit code 2) listing every problem with file:line."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: mixture file not found")
-    data, lines = _load_with_lines(path)
-    errors = _Errors(path, lines)
-    if not isinstance(data, dict):
-        errors.add((), "a mixture must be a mapping with keys kind, name, output, budget, sources")
-        errors.raise_if_any()
-    for key in data:
-        if key not in TOP_LEVEL_KEYS:
-            errors.add(
-                (key,),
-                f"unknown top-level key '{key}'{_did_you_mean(key, TOP_LEVEL_KEYS)}; valid keys: "
-                f"{', '.join(TOP_LEVEL_KEYS)}",
-            )
+    data, lines, errors = open_config(path, "mixture", TOP_LEVEL_KEYS, "kind, name, output, budget, sources")
     if data.get("kind", "mixture") != "mixture":
         errors.add(("kind",), f"'kind' must be 'mixture', got {data.get('kind')!r}")
     for key in ("name", "budget", "sources"):
