@@ -226,28 +226,23 @@ def resolve_input_files(patterns: list[str], base: Path) -> dict[str, list[str]]
     return out
 
 
-def open_config(path: Path, what: str, top_level_keys, shape: str) -> tuple[dict, dict, _Errors]:
-    """Read a YAML config (pipeline, mixture): (data, line numbers, error collector with every unknown top-level
-    key already reported). Not a file, not YAML or not a mapping -> ConfigError (exit code 2) at once."""
+def open_config(path: Path, what: str, top_level_keys, required: tuple[str, ...],
+                output_override: str | None) -> tuple[dict, dict, _Errors]:
+    """Read a YAML config (pipeline, mixture): (data, line numbers, error collector with the checks every config
+    shares already made: unknown top-level keys, missing ``required`` keys, ``output`` unless overridden, a
+    non-empty ``name``). Not a file, not YAML or not a mapping -> ConfigError (exit code 2) at once."""
     if not path.is_file():
         raise ConfigError(f"{path}: {what} file not found")
     data, lines = _load_with_lines(path)
     errors = _Errors(path, lines)
     if not isinstance(data, dict):
-        errors.add((), f"a {what} must be a mapping with keys {shape}")
+        errors.add((), f"a {what} must be a mapping with keys {', '.join((*required, 'output'))}")
         errors.raise_if_any()
     for key in data:
         if key not in top_level_keys:
             errors.add((key,), f"unknown top-level key '{key}'{_did_you_mean(key, top_level_keys)}; valid keys: "
                                f"{', '.join(sorted(top_level_keys))}")
-    return data, lines, errors
-
-
-def load_pipeline(path: str | Path, output_override: str | None = None) -> PipelineConfig:
-    """Load and fully validate a pipeline file. Raises ConfigError (exit code 2) listing every problem."""
-    path = Path(path)
-    data, lines, errors = open_config(path, "pipeline", TOP_LEVEL_KEYS, "name, input, output, stages")
-    for key in ("name", "input", "stages"):
+    for key in required:
         if key not in data:
             errors.add((), f"missing required top-level key '{key}'")
     if output_override is None and "output" not in data:
@@ -255,6 +250,14 @@ def load_pipeline(path: str | Path, output_override: str | None = None) -> Pipel
     name = data.get("name")
     if name is not None and not (isinstance(name, str) and name.strip()):
         errors.add(("name",), f"'name' must be a non-empty string, got {name!r}")
+    return data, lines, errors
+
+
+def load_pipeline(path: str | Path, output_override: str | None = None) -> PipelineConfig:
+    """Load and fully validate a pipeline file. Raises ConfigError (exit code 2) listing every problem."""
+    path = Path(path)
+    data, lines, errors = open_config(path, "pipeline", TOP_LEVEL_KEYS, ("name", "input", "stages"), output_override)
+    name = data.get("name")
 
     # input -> ingest stage
     ingest_cls = registry.get_stage("ingest")

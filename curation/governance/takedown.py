@@ -372,15 +372,6 @@ def _read_arrow(path: Path):
     return pa.ipc.open_stream(pa.memory_map(str(path), "r")).read_all()
 
 
-def _write_arrow(table, path: Path, max_chunksize: int) -> None:
-    import pyarrow as pa
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
-        w.write_table(table, max_chunksize=max_chunksize)
-    os.replace(tmp, path)
-
-
 def _token_provenance(source: Path, ids: list[str], lengths: list[int]) -> dict:
     """docs / chars / tokens per licence and source of the documents ``ids`` (with token ``lengths``)."""
     import pyarrow.compute as pc
@@ -451,7 +442,7 @@ def _drop_doc_rows(root: Path, shards: list[dict], index, keep_idx, version: int
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from curation.tokenize.shards import DOC_ROWS_PER_BATCH
+    from curation.tokenize.shards import DOC_ROWS_PER_BATCH, write_arrow_stream
 
     moved, shards = [], list(shards)
     offsets = index["offset"].to_numpy().astype(np.int64)
@@ -466,7 +457,7 @@ def _drop_doc_rows(root: Path, shards: list[dict], index, keep_idx, version: int
         mask[offsets[rows]] = keep_idx[rows]
         new = table.filter(pa.array(mask))
         new_rel = versioned_name(entry["path"], version)
-        _write_arrow(new, root / new_rel, DOC_ROWS_PER_BATCH)
+        write_arrow_stream(new, root / new_rel, DOC_ROWS_PER_BATCH)
         ntok = int(pc.sum(pc.list_value_length(new["input_ids"])).as_py() or 0) if new.num_rows else 0
         moved.append(entry["path"])
         shards[k] = {
@@ -488,8 +479,10 @@ def _drop_doc_rows(root: Path, shards: list[dict], index, keep_idx, version: int
 
 def _write_index(root: Path, old_rel: str, table, version: int) -> dict:
     """The index as ``<old name>.td<N>.arrow``; its record (path, sha256, num_docs, bytes)."""
+    from curation.tokenize.shards import write_arrow_stream
+
     new_rel = versioned_name(old_rel, version)
-    _write_arrow(table, root / new_rel, 1 << 16)
+    write_arrow_stream(table, root / new_rel, 1 << 16)
     return {
         "path": new_rel,
         "sha256": sha256_file(root / new_rel),

@@ -213,17 +213,10 @@ def _share_ok(value: Any) -> bool:
 def load_mixture(path: str | Path, output_override: str | None = None) -> MixConfig:
     """Load and validate a mixture file. Raises ConfigError (exit code 2) listing every problem with file:line."""
     path = Path(path)
-    data, lines, errors = open_config(path, "mixture", TOP_LEVEL_KEYS, "kind, name, output, budget, sources")
+    data, lines, errors = open_config(path, "mixture", TOP_LEVEL_KEYS, ("name", "budget", "sources"), output_override)
     if data.get("kind", "mixture") != "mixture":
         errors.add(("kind",), f"'kind' must be 'mixture', got {data.get('kind')!r}")
-    for key in ("name", "budget", "sources"):
-        if key not in data:
-            errors.add((), f"missing required top-level key '{key}'")
-    if output_override is None and "output" not in data:
-        errors.add((), "missing required top-level key 'output' (or pass --output)")
     name = data.get("name")
-    if name is not None and not (isinstance(name, str) and name.strip()):
-        errors.add(("name",), f"'name' must be a non-empty string, got {name!r}")
     seed = data.get("seed", 0)
     if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
         errors.add(("seed",), f"'seed' must be a non-negative integer, got {seed!r}")

@@ -258,22 +258,10 @@ def write_mixture_doc_index(writer, index_path: Path, source: pa.ChunkedArray, r
     """The doc index of a tokenized mixture: the TokenShardWriter's (id, shard, offset, length) plus the source and
     repeat of every row; returns its record (path relative to the output, sha256, num_docs, bytes). Shared by the
     mixer and `curate takedown`, which re-packs a mixture with the same code."""
-    writer.write_doc_index(index_path)
-    with pa.OSFile(str(index_path), "rb") as src:  # rewritten below with two more columns
-        index = pa.ipc.open_stream(src).read_all()
     # one chunk per column: record batches of 65,536 rows whatever the staging buckets were, so the bytes depend on
     # the rows only (a re-pack after a takedown writes the same index for the same rows)
-    index = index.append_column("source", source).append_column("repeat", repeat).combine_chunks()
-    tmp = index_path.with_name(f".{index_path.name}.tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, index.schema) as w:
-        w.write_table(index, max_chunksize=1 << 16)
-    os.replace(tmp, index_path)
-    return {
-        "path": index_path.name,
-        "sha256": sha256_file(index_path),
-        "num_docs": index.num_rows,
-        "bytes": index_path.stat().st_size,
-    }
+    index = writer.doc_index_table().append_column("source", source).append_column("repeat", repeat)
+    return writer.write_doc_index(index_path, index.combine_chunks())
 
 
 def _token_ids(table: pa.Table, encoder, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:

@@ -283,9 +283,9 @@ class TokenShardWriter:
         self._close_shard()
         return {"dropped_tail_tokens": dropped}
 
-    def write_doc_index(self, path: Path) -> dict:
-        """doc_index.arrow: id, shard, offset, length (see the module docstring of encode.py)."""
-        table = pa.table(
+    def doc_index_table(self) -> pa.Table:
+        """id, shard, offset, length of every document written (see the module docstring of encode.py)."""
+        return pa.table(
             {
                 "id": pa.array(self._idx_ids, pa.string()),
                 "shard": pa.array(np.concatenate(self._idx_shard) if self._idx_shard else np.empty(0, np.uint32)),
@@ -293,13 +293,24 @@ class TokenShardWriter:
                 "length": pa.array(np.concatenate(self._idx_length) if self._idx_length else np.empty(0, np.uint32)),
             }
         )
-        tmp = path.with_name(f".{path.name}.tmp")
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
-            w.write_table(table, max_chunksize=1 << 16)
-        os.replace(tmp, path)
+
+    def write_doc_index(self, path: Path, table: pa.Table | None = None) -> dict:
+        """Write doc_index.arrow (``table``, default ``doc_index_table()``); its record: path, sha256, num_docs,
+        bytes."""
+        table = self.doc_index_table() if table is None else table
+        write_arrow_stream(table, path, 1 << 16)
         return {
             "path": path.name,
             "sha256": sha256_file(path),
             "num_docs": table.num_rows,
             "bytes": path.stat().st_size,
         }
+
+
+def write_arrow_stream(table: pa.Table, path: Path, max_chunksize: int) -> None:
+    """An uncompressed Arrow IPC stream file (memory-mappable) in record batches of at most ``max_chunksize`` rows,
+    written to a hidden temporary and renamed, so no reader sees a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table, max_chunksize=max_chunksize)
+    os.replace(tmp, path)
