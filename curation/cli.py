@@ -53,7 +53,7 @@ def _print_plan(cfg, console, workers: int, limit: int | None) -> None:
                   + (f" in {units} work units (split_bytes)" if units != len(cfg.input_files) else "")
                   + (f", limit {limit} records" if limit is not None else ""))
     for f in cfg.input_files[:10]:
-        console.print(f"  {os.path.relpath(f)}")
+        console.print(f"  {f if '://' in f else os.path.relpath(f)}", markup=False)
     if len(cfg.input_files) > 10:
         console.print(f"  ... {len(cfg.input_files) - 10} more")
     console.print(f"tasks: {cfg.tasks}, workers: {max(1, min(workers, cfg.tasks))}, output: {cfg.output}")

@@ -226,6 +226,39 @@ def resolve_input_files(patterns: list[str], base: Path) -> dict[str, list[str]]
     return out
 
 
+def _paths_file_inputs(params: dict, raw_input: Any, path: Path, errors: _Errors) -> list[str]:
+    """``input.paths_file`` + ``base_url`` -> the listed files (curation/ingest/pathlist.py); problems go to
+    ``errors`` with the line of the key at fault. ``paths`` and ``paths_file`` are alternatives."""
+    if not params or not isinstance(raw_input, dict):
+        return []
+    from curation.ingest.pathlist import PathListError, read_paths_file
+    from curation.ingest.reader import BASE_URL_REQUIRED, PATHS_ALTERNATIVES
+
+    has_paths, paths_file, base_url = "paths" in raw_input, params.get("paths_file"), params.get("base_url")
+    max_files = params.get("max_files")
+    if isinstance(max_files, int) and max_files <= 0:
+        errors.add(("input", "max_files"), f"max_files must be positive (omit it to read every file), not {max_files}")
+        return []
+    if has_paths == (paths_file is not None):
+        errors.add(("input", "paths_file") if has_paths else ("input",), PATHS_ALTERNATIVES.removeprefix("ingest: "))
+        return []
+    if base_url is not None and paths_file is None:
+        errors.add(("input", "base_url"), "'base_url' is the prefix of 'paths_file' lines; with 'paths' (globs) "
+                                          "write full paths or URLs instead")
+        return []
+    if paths_file is None or not isinstance(paths_file, str):
+        return []
+    if not base_url or not isinstance(base_url, str):
+        errors.add(("input", "paths_file"), BASE_URL_REQUIRED.removeprefix("ingest: "))
+        return []
+    try:
+        return read_paths_file(paths_file, base_url, max_files if isinstance(max_files, int) else None,
+                               base_dir=str(path.parent))
+    except PathListError as e:
+        errors.add(("input", "paths_file"), str(e))
+        return []
+
+
 def open_config(path: Path, what: str, top_level_keys, required: tuple[str, ...],
                 output_override: str | None) -> tuple[dict, dict, _Errors]:
     """Read a YAML config (pipeline, mixture): (data, line numbers, error collector with the checks every config
@@ -271,6 +304,9 @@ def load_pipeline(path: str | Path, output_override: str | None = None) -> Pipel
             input_files.extend(files)
         if not input_params["paths"]:
             errors.add(("input", "paths"), "'paths' is empty")
+    input_files = _paths_file_inputs(input_params, data.get("input"), path, errors) or input_files
+    if input_params.get("max_files") is not None and isinstance(input_params["max_files"], int):
+        input_files = input_files[: max(input_params["max_files"], 0)]  # paths_file: already cut while reading
     if input_params and not errors.items:
         try:  # ranges checked by the ingest constructor (max_error_rate, size limits) fail at validate time too
             ingest_cls(**input_params, _files=input_files)

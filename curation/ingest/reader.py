@@ -1,7 +1,9 @@
 """The ``ingest`` stage: crawl files and row files in, datatrove ``Document``s out. It is the pipeline's source.
 
-In: WARC/ARC (gzip, zstd, lz4 or none), JSONL (gzip, zstd or none) or Parquet files, all of one ``format``.
-Out: one Document per HTML page (WARC) or per record (JSONL, Parquet), in file order, ids stable across runs.
+In: WARC/ARC (gzip, zstd, lz4 or none), Common Crawl WET (``wet.py``), JSONL (gzip, zstd or none) or Parquet
+files, all of one ``format``, named by globs (``paths``) or by a path list (``paths_file`` + ``base_url``, e.g.
+Common Crawl's ``wet.paths.gz``: ``pathlist.py``). Out: one Document per HTML page (WARC), text record (WET) or
+record (JSONL, Parquet), in file order, ids stable across runs.
 ``doc.metadata`` always has ``source_file``, ``source_format``, ``content_format``, ``license`` and ``source_name``
 (governance; ``terms`` when declared); WARC adds ``url``, ``host``,
 ``fetch_date``, ``content_type``, ``charset``, ``charset_source``, ``warc_record_id``; JSONL and Parquet add the
@@ -11,7 +13,8 @@ of large uncompressed JSONL files, row-group ranges of large Parquet files; ``sp
 
 Nothing in the input makes ``run`` raise: every record that yields no Document is counted as ``skipped.<reason>``
 (stats and ``{_report_dir}/ingest_errors/{rank:05d}.json``). Reasons:
-- ``non_response``: WARC request / metadata / warcinfo / revisit / ARC header record (not an error);
+- ``non_response``: WARC request / metadata / warcinfo / revisit / ARC header record, any record but
+  ``conversion`` in a WET file (not an error);
 - ``http_status``: HTTP status outside 2xx (redirects, error pages; not an error);
 - ``non_html``: payload declared, or sniffed as, something other than HTML (not an error);
 - ``empty``: empty or blank payload / text, or a 0-byte input file (one per file);
@@ -48,6 +51,7 @@ from curation.errors import ConfigError
 from curation.ingest.records import Fields, Item, Skip, iter_jsonl, iter_parquet
 from curation.ingest.units import InputUnit, plan_units
 from curation.ingest.warc import iter_warc
+from curation.ingest.wet import iter_wet
 from curation.registry import register
 
 REASONS = (
@@ -68,15 +72,26 @@ REASONS = (
 EXPECTED_REASONS = frozenset({"non_response", "http_status", "non_html"})
 MAX_REPORT_EXAMPLES = 20
 REPORT_SUBDIR = "ingest_errors"
+FORMATS = ("warc", "wet", "jsonl", "parquet")
+PATHS_ALTERNATIVES = ("ingest: give exactly one of 'paths' (glob patterns) or 'paths_file' (a list of files, e.g. "
+                      "Common Crawl's wet.paths.gz, with base_url)")
+BASE_URL_REQUIRED = ("ingest: 'paths_file' needs 'base_url', the prefix of its lines, e.g. "
+                     "'https://data.commoncrawl.org/', 's3://commoncrawl/' or a local mirror directory")
 
 
 @register("ingest")
 class Ingest(PipelineStep):
-    """Read WARC, JSONL or Parquet files into Documents (the pipeline's source).
+    """Read WARC, WET, JSONL or Parquet files into Documents (the pipeline's source).
 
     Args:
-        format: input file format; all files of one ingest share it ("warc" also reads ARC files)
-        paths: input files as glob patterns, e.g. "crawl/*.warc.gz"
+        format: input file format; all files of one ingest share it ("warc" also reads ARC files; "wet": Common
+            Crawl WET text files, no extract needed)
+        paths: input files as glob patterns, e.g. "crawl/*.warc.gz" (or give paths_file)
+        paths_file: instead of paths: a file listing one input path per line relative to base_url, gzip or
+            plain, local or a URL, e.g. Common Crawl's "wet.paths.gz"
+        base_url: prefix of every paths_file line: a URL ("https://data.commoncrawl.org/", "s3://commoncrawl/")
+            or a local directory (relative to the pipeline file)
+        max_files: read only the first N input files (paths_file lines, or sorted glob matches): trial runs
         id_field: JSONL/Parquet field holding the document id (fallback "{file basename}:{line or row}")
         text_field: JSONL/Parquet field holding plain text
         html_field: JSONL/Parquet field holding raw HTML; preferred over text_field when it is a non-empty string
@@ -100,8 +115,11 @@ class Ingest(PipelineStep):
 
     def __init__(
         self,
-        format: Literal["warc", "jsonl", "parquet"],
-        paths: list[str],
+        format: Literal["warc", "wet", "jsonl", "parquet"],
+        paths: list[str] | None = None,
+        paths_file: str | None = None,
+        base_url: str | None = None,
+        max_files: int | None = None,
         id_field: str = "id",
         text_field: str = "text",
         html_field: str = "html",
@@ -119,10 +137,16 @@ class Ingest(PipelineStep):
         _pipeline_name: str | None = None,
     ):
         super().__init__()
-        if format not in ("warc", "jsonl", "parquet"):
-            raise ConfigError(f"ingest: format must be 'warc', 'jsonl' or 'parquet', not {format!r}")
+        if format not in FORMATS:
+            raise ConfigError(f"ingest: format must be one of {', '.join(map(repr, FORMATS))}, not {format!r}")
         if isinstance(paths, str):  # list("a*.gz") would silently become one pattern per character
             raise ConfigError(f"ingest: paths must be a list of glob patterns, e.g. [{paths!r}]")
+        if (paths is None) == (paths_file is None):
+            raise ConfigError(PATHS_ALTERNATIVES)
+        if paths_file is not None and not base_url:
+            raise ConfigError(BASE_URL_REQUIRED)
+        if max_files is not None and max_files <= 0:
+            raise ConfigError(f"ingest: max_files must be positive (omit it to read every file), not {max_files}")
         if max_record_bytes <= 0:
             raise ConfigError(f"ingest: max_record_bytes must be positive, not {max_record_bytes}")
         if max_line_bytes is not None and max_line_bytes <= 0:
@@ -132,7 +156,8 @@ class Ingest(PipelineStep):
         if not 0.0 <= max_error_rate <= 1.0:
             raise ConfigError(f"ingest: max_error_rate must be between 0 and 1, not {max_error_rate}")
         self.format = format
-        self.paths = list(paths)
+        self.paths = list(paths) if paths is not None else None
+        self.paths_file, self.base_url, self.max_files = paths_file, base_url, max_files
         self.id_field, self.text_field, self.html_field = id_field, text_field, html_field
         self.fields = Fields(id_field, text_field, html_field)
         self.max_record_bytes = max_record_bytes
@@ -154,8 +179,12 @@ class Ingest(PipelineStep):
         """All input files, sorted: ``_files`` from the runner, else ``paths`` expanded here."""
         if self._files is not None:
             return self._files
+        if self.paths_file is not None:
+            from curation.ingest.pathlist import read_paths_file
+
+            return read_paths_file(self.paths_file, self.base_url, self.max_files)
         found = {os.path.abspath(f) for pattern in self.paths for f in glob.glob(pattern, recursive=True)}
-        return sorted(f for f in found if os.path.isfile(f))
+        return sorted(f for f in found if os.path.isfile(f))[: self.max_files]
 
     def units(self) -> list[InputUnit]:
         """All work units in order: ``_units`` from the runner (planned once in config), else planned here."""
@@ -169,6 +198,8 @@ class Ingest(PipelineStep):
             return _empty_file()
         if self.format == "warc":
             return iter_warc(path, self.max_record_bytes)
+        if self.format == "wet":
+            return iter_wet(path, self.max_record_bytes)
         rng = (unit.start, unit.end) if unit.end is not None else None
         if self.format == "jsonl":
             return iter_jsonl(path, self.fields, self.max_record_bytes, self.max_line_bytes, rng, unit.first)

@@ -7,8 +7,8 @@ a whole file, or a slice of one large uncompressed file:
   same as when the file is read whole;
 - Parquet: row groups ``[start, end)``, ``first`` = the index of its first row (fallback ids ``{basename}:{row}``);
   a row group belongs to the unit in which its bytes start, so a file has at most one unit per row group;
-- compressed JSONL (gzip, zstd, lz4: no random access) and every WARC/ARC file: one whole-file unit
-  (``end`` None).
+- compressed JSONL (gzip, zstd, lz4: no random access), every WARC/ARC/WET file and every remote file (a URL:
+  planning does not look it up; ``storage.is_remote``): one whole-file unit (``end`` None).
 A splittable file of ``size`` bytes > ``split_bytes`` becomes at most ceil(size / split_bytes) units (fewer when a
 line or row group is longer than ``split_bytes``). Cost: JSONL boundaries need the line count before each one, so
 planning reads the file once up to its last boundary in 1 MiB blocks (``bytes.count`` runs at GB/s; the read is
@@ -23,10 +23,13 @@ import os
 from typing import NamedTuple
 
 from curation.ingest.compression import sniff_codec
+from curation.storage import is_remote
 
 _SCAN_BLOCK_BYTES = 1 << 20
 # A compressed stream has no random access whatever its magic says; names settle files too short to sniff.
 _COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".lz4", ".bz2", ".xz")
+# Record streams read front to back (a record's length is known only after its header): never split.
+WHOLE_FILE_FORMATS = ("warc", "wet")
 
 
 class InputUnit(NamedTuple):
@@ -48,11 +51,13 @@ def plan_units(files: list[str], format: str, split_bytes: int) -> list[InputUni
 
 def file_units(path: str, format: str, split_bytes: int) -> list[InputUnit]:
     whole = [InputUnit(path)]
+    if format in WHOLE_FILE_FORMATS or is_remote(path):  # no stat: a crawl has 10^5 files, a remote stat is a request
+        return whole
     try:
         size = os.path.getsize(path)
     except OSError:
         return whole  # the reader reports it as unreadable_file
-    if split_bytes <= 0 or size <= split_bytes or format == "warc" or path.lower().endswith(_COMPRESSED_SUFFIXES):
+    if split_bytes <= 0 or size <= split_bytes or path.lower().endswith(_COMPRESSED_SUFFIXES):
         return whole
     try:
         if format == "jsonl":

@@ -60,8 +60,9 @@ _URI_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S")
 _CHARSET_RE = re.compile(r"""charset\s*=\s*["']?([^"';,\s]+)""", re.IGNORECASE)
 
 
-def iter_warc(path: str, max_record_bytes: int) -> Iterator[Item | Skip]:
-    """Items and Skips of one WARC/ARC file, in file order. Never raises for bad input."""
+def iter_warc(path: str, max_record_bytes: int, to_item=None) -> Iterator[Item | Skip]:
+    """Items and Skips of one WARC/ARC file, in file order. Never raises for bad input. ``to_item`` turns one
+    warcio record into an Item or Skip (default: HTML pages; ``wet.record_to_item``: Common Crawl WET text)."""
     base = os.path.basename(path)
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed in the finally below
@@ -76,12 +77,13 @@ def iter_warc(path: str, max_record_bytes: int) -> Iterator[Item | Skip]:
         except Exception as e:  # noqa: BLE001 - bad input is counted, never raised
             yield Skip("unreadable_file", 0, f"{type(e).__name__}: {e}")
             return
-        yield from _iter_from(fh, codec, path, base, max_record_bytes)
+        yield from _iter_from(fh, codec, path, base, max_record_bytes, to_item or _record_to_item)
     finally:
         fh.close()
 
 
-def _iter_from(fh: BinaryIO, codec: str | None, path: str, base: str, max_record_bytes: int) -> Iterator[Item | Skip]:
+def _iter_from(fh: BinaryIO, codec: str | None, path: str, base: str, max_record_bytes: int,
+               to_item) -> Iterator[Item | Skip]:
     from warcio.archiveiterator import ArchiveIterator
 
     start: int | None = 0
@@ -105,7 +107,7 @@ def _iter_from(fh: BinaryIO, codec: str | None, path: str, base: str, max_record
                     yield _checked_end(pending, bad_ends.count > pending_ends)
                 pending_start, pending_ends = it.offset, bad_ends.count
                 where = where_of(it.offset)
-                item = _record_to_item(record, where, path, base, max_record_bytes)
+                item = to_item(record, where, path, base, max_record_bytes)
                 n_parsed += 1
                 if record.format == "arc":  # ARC records need not end in a blank line
                     yield item
