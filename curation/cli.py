@@ -34,14 +34,17 @@ by token shares with caps (domain <= 15%) and writes a mixed shard set with plan
 """
 
 
-def _console():
+def _console(stdout: bool = False):
+    """Logs, plans and progress go to stderr; results (``curate run``'s summary table and paths) to stdout, so
+    ``curate run ... | tail`` shows the result and ``2>log`` keeps the log apart."""
     import shutil
 
     from rich.console import Console
 
     # logs and CI have no terminal: rich would assume 80 columns and fold the tables
-    width = None if sys.stderr.isatty() else max(shutil.get_terminal_size((140, 40)).columns, 140)
-    return Console(stderr=True, highlight=False, width=width)
+    stream = sys.stdout if stdout else sys.stderr
+    width = None if stream.isatty() else max(shutil.get_terminal_size((140, 40)).columns, 140)
+    return Console(stderr=not stdout, file=sys.stdout if stdout else None, highlight=False, width=width)
 
 
 def _print_plan(cfg, console, workers: int, limit: int | None) -> None:
@@ -157,13 +160,14 @@ def cmd_run(args) -> int:
     console.print(f"running [bold]{cfg.name}[/bold] on {opts.kind}: {len(cfg.input_files)} input file(s), "
                   f"{cfg.tasks} task(s), {max(1, min(shown_workers, cfg.tasks))} worker(s) -> {cfg.output}")
     result = run_pipeline(cfg, workers=workers, limit=args.limit, fresh=args.fresh, console=console,
-                          progress=not args.no_progress and opts.kind != "slurm", executor=opts)
+                          progress=not args.no_progress and opts.kind != "slurm", executor=opts,
+                          progress_every_s=args.progress_every)
     if result.jobs is not None:
         for name, job_id in result.jobs.items():
             console.print(f"submitted {name}: job {job_id}" if job_id != "-1" else f"{name}: all tasks done already")
         console.print(f"stats.json and manifest.json appear in {cfg.output} when the last job has run")
         return 0
-    _print_summary(result, console)
+    _print_summary(result, _console(stdout=True))
     return 0
 
 
@@ -250,7 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="read at most N input records in total (split evenly over tasks)")
     p.add_argument("--dry-run", action="store_true", help="validate and print the resolved plan; read nothing")
     p.add_argument("--fresh", action="store_true", help="discard finished tasks of an earlier run and start over")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.add_argument("--progress-every", type=float, default=None, metavar="SECONDS",
+                   help="without a terminal (logs, batch jobs): print a progress line on stderr every SECONDS "
+                        "(default 15): documents and MB per second inside running tasks, share of input read, ETA")
     p.add_argument("--verbose", "-v", action="store_true", help="print the resolved plan before running")
     g = p.add_argument_group("executors", "where the tasks run; every executor writes the same shards")
     g.add_argument("--executor", choices=["local", "ray", "slurm"], default="local",

@@ -27,6 +27,7 @@ from curation import registry
 from curation.config import PipelineConfig
 from curation.errors import RunError
 from curation.manifest import build_manifest, sha256_file, write_json_atomic, write_text_atomic
+from curation.progress import progress_dir
 
 STATS_FORMAT_VERSION = 1
 
@@ -93,7 +94,7 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
 
     ingest_cls = registry.get_stage("ingest")
     steps: list = [ingest_cls(**cfg.input, _files=cfg.input_files, _units=cfg.input_units, _report_dir=str(output),
-                              _pipeline_name=cfg.name)]
+                              _pipeline_name=cfg.name, _progress_dir=progress_dir(output))]
     roles: list[tuple] = [("ingest",)]
     if limit is not None:
         steps.append(LimitPerTask(limit))
@@ -287,32 +288,14 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
     return stats
 
 
-def _progress_thread(output: Path, phases: list[Phase], stop: threading.Event, console) -> threading.Thread:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _progress_thread(cfg: PipelineConfig, phases: list[Phase], stop: threading.Event, console,
+                     every_s: float | None) -> threading.Thread:
+    """Documents and bytes per second inside running tasks, and an ETA (curation/progress.py)."""
+    from curation.progress import RunProgress, start_display, unit_sizes
 
-    total = sum(p.tasks for p in phases)
-
-    def loop():
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[docs]} docs written"), TimeElapsedColumn(),
-                      console=console, transient=False) as bar:
-            t = bar.add_task("tasks", total=total, docs=0)
-            while True:
-                done = sum(len(list((output / "logs" / p.name / "completions").glob("*"))) for p in phases)
-                docs = 0
-                for f in (output / "logs" / "progress").glob("[0-9]*"):
-                    try:
-                        docs += int(f.read_text() or 0)
-                    except (OSError, ValueError):
-                        pass
-                bar.update(t, completed=done, docs=docs)
-                if stop.is_set():
-                    return
-                stop.wait(0.3)
-
-    th = threading.Thread(target=loop, daemon=True)
-    th.start()
-    return th
+    sizes = unit_sizes(cfg.input_units, cfg.input["format"], storage_lookup=False)  # local stats only
+    total = sum(sizes) if all(s is not None for s in sizes) else None
+    return start_display(RunProgress(cfg.output, phases, total), stop, console, every_s)
 
 
 def _lock_output(output: Path):
@@ -341,7 +324,8 @@ def _hash_inputs(paths: list[str]) -> list[dict]:
 
 
 def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None, fresh: bool = False,
-                 console=None, progress: bool = True, executor=None) -> RunResult:
+                 console=None, progress: bool = True, executor=None, progress_every_s: float | None = None
+                 ) -> RunResult:
     """Run every phase on ``executor`` (a ``curation.executor.ExecutorOptions``; None: local), then write stats.json
     and manifest.json. Slurm returns at once with ``jobs`` set: the phases and a finalize job run on the cluster."""
     # absolute: datatrove/fsspec cache folder objects by path string, so a relative output reused by a later run
@@ -350,13 +334,13 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
     cfg.output.mkdir(parents=True, exist_ok=True)
     lock = _lock_output(cfg.output)
     try:
-        return _run_locked(cfg, workers, limit, fresh, console, progress, executor)
+        return _run_locked(cfg, workers, limit, fresh, console, progress, executor, progress_every_s)
     finally:
         lock.close()
 
 
 def _run_locked(cfg: PipelineConfig, workers: int, limit: int | None, fresh: bool, console, progress: bool,
-                executor) -> RunResult:
+                executor, progress_every_s: float | None = None) -> RunResult:
     from curation.executor import ExecutorOptions, make_executors, submit_slurm
 
     executor = executor or ExecutorOptions()
@@ -378,7 +362,7 @@ def _run_locked(cfg: PipelineConfig, workers: int, limit: int | None, fresh: boo
         return RunResult(output, output / "stats.json", output / "manifest.json", {}, {}, jobs=jobs)
     reused = sum(p.tasks - len(ex.get_incomplete_ranks()) for p, ex in zip(phases, executors))
     stop = threading.Event()
-    th = _progress_thread(output, phases, stop, console) if progress else None
+    th = _progress_thread(cfg, phases, stop, console, progress_every_s) if progress else None
     t0 = time.perf_counter()
     try:
         for phase, ex in zip(phases, executors):  # in order: each phase reads what the previous one wrote

@@ -212,7 +212,7 @@ def test_killed_run_over_a_split_file_reuses_finished_units(tmp_path, capsys):
     assert main(["run", str(split_yaml), "-w", "2", "--no-progress"]) == 0
     if code_fingerprint() not in (out / "logs" / "config_hash").read_text() or code_fingerprint() != code_before:
         pytest.skip("curate's source files changed during the test (resume is keyed by the code: it started over)")
-    assert f"{n_tasks - 1} of {n_tasks} tasks reused" in capsys.readouterr().err
+    assert f"{n_tasks - 1} of {n_tasks} tasks reused" in capsys.readouterr().out
     resumed = json.loads((out / "stats.json").read_text())
     assert resumed["tasks_reused"] == n_tasks - 1
     assert (out / "manifest.json").read_bytes() == reference

@@ -79,7 +79,7 @@ def test_rerun_resumes_and_changed_config_starts_over(pipeline, tmp_path, capsys
     (out / "logs" / "00_documents" / "completions" / "00001").unlink()  # as if task 1 had been killed
     (out / "kept" / "00001_0000.parquet").unlink()
     assert main(["run", str(pipeline), "-w", "2", "--no-progress"]) == 0
-    assert "2 of 3 tasks reused" in capsys.readouterr().err
+    assert "2 of 3 tasks reused" in capsys.readouterr().out
     assert shard_hashes(out) == first
 
     pipeline.write_text(pipeline.read_text().replace("min_score: 0.5", "min_score: 0.6"))

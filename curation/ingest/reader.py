@@ -135,6 +135,7 @@ class Ingest(PipelineStep):
         _limit: int = -1,
         _report_dir: str | None = None,
         _pipeline_name: str | None = None,
+        _progress_dir: str | None = None,
     ):
         super().__init__()
         if format not in FORMATS:
@@ -170,6 +171,7 @@ class Ingest(PipelineStep):
         self._report_dir = _report_dir
         self.license, self.source_name, self.terms = license, source_name, terms
         self._pipeline_name = _pipeline_name
+        self._progress_dir = _progress_dir
 
     @property
     def name(self) -> str:  # datatrove uses .name in stats and logs
@@ -210,8 +212,15 @@ class Ingest(PipelineStep):
             yield from data
         report = _Report()
         n_out = 0
+        units = self.units()[rank::world_size]
+        progress = None
+        if self._progress_dir is not None:  # docs and input bytes read inside the task (curation/progress.py)
+            from curation.progress import TaskProgress, unit_sizes
+
+            progress = TaskProgress(self._progress_dir, rank, unit_sizes(units, self.format))
+        exact_offsets = self.format in ("warc", "wet")  # record offsets are file positions
         try:
-            for unit in self.units()[rank::world_size]:
+            for unit_index, unit in enumerate(units):
                 if 0 <= self._limit <= n_out:
                     break
                 path = unit.path
@@ -223,6 +232,8 @@ class Ingest(PipelineStep):
                             item = next(items, None)
                         if item is None:
                             break
+                        if progress is not None:
+                            progress.record(not isinstance(item, Skip), item.where, item.nbytes, exact_offsets)
                         if isinstance(item, Skip):
                             self._count_skip(report, path, item)
                             continue
@@ -233,7 +244,11 @@ class Ingest(PipelineStep):
                         yield Document(text=item.text, id=item.id, metadata=self._provenance(item.metadata))
                 finally:
                     items.close()
+                if progress is not None:
+                    progress.unit_done(unit_index)
         finally:
+            if progress is not None:
+                progress.write(done=True)
             if self._report_dir is not None:
                 report.write(os.path.join(self._report_dir, REPORT_SUBDIR, f"{rank:05d}.json"))
 
