@@ -234,7 +234,8 @@ def start_display(run: RunProgress, stop: threading.Event, console, every_s: flo
                 share = (f"{min(s.bytes_read / s.bytes_total, 1):.0%} of {fmt_bytes(s.bytes_total)}"
                          if s.bytes_total else fmt_bytes(s.bytes_read))
                 eta = s.eta_s
-                bar.update(t, completed=s.bytes_read, total=s.bytes_total or None, share=share, eta=f"ETA {fmt_duration(eta)}" if eta else "",
+                bar.update(t, completed=s.bytes_read, total=s.bytes_total or None, share=share,
+                           eta=f"ETA {fmt_duration(eta)}" if eta else "",
                            detail=f"{s.docs:,} docs ({s.docs_rate:,.0f}/s) {s.bytes_rate / 1e6:.2f} MB/s  "
                                   f"tasks {s.tasks_done}/{s.tasks}  {s.docs_written:,} written")
                 if stop.is_set():

@@ -274,3 +274,40 @@ def test_ingest_constructor_requires_one_of_paths_and_paths_file():
         Ingest("wet")
     with pytest.raises(ConfigError, match="needs 'base_url'"):
         Ingest("wet", paths_file="wet.paths.gz")
+
+
+# --- the bundled sample as WET (pipelines/wet_zh.yaml) ------------------------------------------------------------
+
+PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
+
+
+def test_bundled_sample_wet_mirrors_the_sample_crawl_and_wet_zh_validates(capsys):
+    cfg = load_pipeline(PIPELINES / "wet_zh.yaml")
+    assert cfg.input["format"] == "wet" and len(cfg.input_files) == 4 and "extract" not in [
+        s.stage_id for s in cfg.stages]
+    wet_docs, step = run([Path(f) for f in cfg.input_files])
+    warc = Ingest("warc", [str(PIPELINES / "sample_crawl" / "*.warc.gz")])
+    pages = {d.metadata["warc_record_id"]: d.metadata for d in warc.run(None)}
+    # one conversion record per HTML page of the crawl, pointing back at its response record (all have text)
+    assert sorted(d.metadata["warc_refers_to"] for d in wet_docs) == sorted(pages)
+    for d in wet_docs:
+        page = pages[d.metadata["warc_refers_to"]]
+        assert (d.metadata["url"], d.metadata["fetch_date"]) == (page["url"], page["fetch_date"])
+    langs = {d.metadata.get("content_languages") for d in wet_docs}
+    assert "zho" in langs and "eng" in langs
+    assert skipped(step) == {"non_response": 4}  # one warcinfo per file
+
+
+def test_sample_wet_generator_writes_extract_text_as_conversion_records(tmp_path):
+    from curation.samplecrawl.wet import write_wet as write_sample_wet
+    from tests.test_ingest import html, response, write_warc
+
+    (tmp_path / "warc").mkdir()
+    write_warc(tmp_path / "warc" / "s.warc.gz",
+               lambda w: [response(w, n, html(f"<p>{ZH}第{n}段。</p>").encode()) for n in (1, 2)])
+    rels = write_sample_wet(tmp_path / "warc", tmp_path / "wet")
+    assert read_paths_file(str(tmp_path / "wet" / "wet.paths.gz"), str(tmp_path / "wet")) == [
+        str(tmp_path / "wet" / r) for r in rels]
+    docs, _ = run([tmp_path / "wet" / rels[0]])
+    assert [d.text for d in docs] == [f"{ZH}第1段。", f"{ZH}第2段。"]
+    assert [d.metadata["content_languages"] for d in docs] == ["zho", "zho"]
