@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from curation import storage
 from curation.ingest.compression import (
     DecompressedStream,
     StreamTruncated,
@@ -64,7 +65,7 @@ def iter_warc(path: str, max_record_bytes: int) -> Iterator[Item | Skip]:
     """Items and Skips of one WARC/ARC file, in file order. Never raises for bad input."""
     base = os.path.basename(path)
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed in the finally below
+        fh = storage.open_file(path, "rb")  # noqa: SIM115 - closed in the finally below
     except OSError as e:
         yield Skip("unreadable_file", 0, f"{type(e).__name__}: {e}")
         return
