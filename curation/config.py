@@ -11,6 +11,8 @@ did-you-mean for misspelled keys and stage ids. Format (documented in README):
       - extract: {}
       - langid: {languages: [zh]}
     writer: {max_shard_bytes: 134217728}
+    storage: {s3: {endpoint_url: ...}}  # optional fsspec options per protocol for s3:// gs:// hf:// paths
+                                       # (docs/object-storage.md); never recorded in manifests or logs
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import yaml
 from curation import registry
 from curation.errors import ConfigError
 
-TOP_LEVEL_KEYS = {"name", "description", "input", "output", "tasks", "stages", "writer"}
+TOP_LEVEL_KEYS = {"name", "description", "input", "output", "tasks", "stages", "writer", "storage"}
 # `tasks: auto` = one task per input unit (a file, or a split_bytes slice of a large one: curation/ingest/units.py),
 # so a kill loses at most one unit of work per running task. Still capped: every task of every phase leaves a
 # completion marker, a log and a stats file and writes its own shards, and Slurm runs it as an array element, so
@@ -69,11 +71,14 @@ class PipelineConfig:
     description: str
     input: dict[str, Any]
     input_files: list[str]
-    output: Path
+    output: Path  # or curation.storage.URL (s3://, gs://)
     tasks: int
     stages: list[StageSpec]
     writer: WriterConfig
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    # fsspec options per protocol (the `storage:` block, curation/storage.py); may hold credentials, so it is never
+    # part of resolved() (manifests) nor of the config hash
+    storage: dict[str, Any] = field(repr=False, default_factory=dict)
     # work units over input_files (curation/ingest/units.py); planned from file sizes (and line starts), which the
     # runner's input fingerprint covers, so finished tasks are reused only while the units stay the same
     input_units: list = field(repr=False, default_factory=list)
@@ -217,9 +222,15 @@ def _check_params(cls, params: Any, key_path: tuple, errors: _Errors, hidden: se
 
 
 def resolve_input_files(patterns: list[str], base: Path) -> dict[str, list[str]]:
-    """Expand each glob (relative to ``base``) to a sorted list of files."""
+    """Expand each glob (relative to ``base``; URLs such as ``s3://bucket/crawl/*.warc.gz`` as they are) to a sorted
+    list of files."""
+    from curation import storage
+
     out = {}
     for pat in patterns:
+        if storage.is_remote(pat):
+            out[pat] = storage.glob(pat)
+            continue
         full = pat if os.path.isabs(pat) else str(base / pat)
         files = sorted(f for f in glob.glob(os.path.expanduser(full), recursive=True) if os.path.isfile(f))
         out[pat] = [os.path.normpath(f) for f in files]
@@ -291,13 +302,19 @@ def load_pipeline(path: str | Path, output_override: str | None = None) -> Pipel
     path = Path(path)
     data, lines, errors = open_config(path, "pipeline", TOP_LEVEL_KEYS, ("name", "input", "stages"), output_override)
     name = data.get("name")
+    storage_block = _check_storage(data.get("storage"), errors)
 
     # input -> ingest stage
     ingest_cls = registry.get_stage("ingest")
     input_params = _check_params(ingest_cls, data.get("input"), ("input",), errors) if "input" in data else {}
     input_files: list[str] = []
     if isinstance(input_params.get("paths"), list) and all(isinstance(p, str) for p in input_params["paths"]):
-        for i, (pat, files) in enumerate(resolve_input_files(input_params["paths"], path.parent).items()):
+        try:
+            resolved_inputs = resolve_input_files(input_params["paths"], path.parent)
+        except Exception as e:  # noqa: BLE001 - an unreachable store, missing credentials, a missing backend
+            errors.add(("input", "paths"), f"cannot list input paths: {type(e).__name__}: {e}")
+            resolved_inputs = {}
+        for i, (pat, files) in enumerate(resolved_inputs.items()):
             if not files:
                 errors.add(("input", "paths", i), f"input path '{pat}' matches no file "
                            f"(relative paths are resolved against {path.parent or '.'})")
@@ -363,6 +380,9 @@ def load_pipeline(path: str | Path, output_override: str | None = None) -> Pipel
     output = output_override if output_override is not None else data.get("output")
     if output is not None and not isinstance(output, str):
         errors.add(("output",), f"'output' must be a path string, got {output!r}")
+    elif isinstance(output, str) and output.startswith(("hf://", "http://", "https://")):
+        errors.add(("output",), f"'output' {output!r}: {output.split(':', 1)[0]}:// is read-only here; write to a "
+                                f"local path, s3:// or gs://")
 
     errors.raise_if_any()
     from curation.ingest.units import plan_units
@@ -375,10 +395,57 @@ def load_pipeline(path: str | Path, output_override: str | None = None) -> Pipel
         description=data.get("description", "") or "",
         input=input_params,
         input_files=input_files,
-        output=Path(output),
+        output=storage_location(output),
         tasks=max(tasks, 1),
         stages=stages,
         writer=writer,
         raw=data,
         input_units=input_units,
+        storage=storage_block,
     )
+
+
+def storage_location(output: str):
+    """A local output directory as ``Path``; ``s3://...`` / ``gs://...`` as ``curation.storage.URL``."""
+    from curation import storage
+
+    return storage.as_location(output)
+
+
+def _check_storage(block: Any, errors: _Errors) -> dict[str, Any]:
+    """Validate the optional ``storage:`` block ({protocol: {fsspec option: value}}) and make it this process's
+    storage options (curation.storage.configure) before any input is listed. Option names are checked against the
+    backend's constructor (s3fs, gcsfs, huggingface_hub); a backend that is not installed is reported."""
+    import inspect
+
+    from curation import storage
+
+    if block is None:
+        storage.configure(None)
+        return {}
+    problems = storage.check_storage_block(block)
+    for key_path, msg in problems:
+        errors.add(("storage",) + key_path, msg)
+    if problems:
+        return {}
+    import fsspec
+
+    for proto, opts in block.items():
+        try:
+            cls = fsspec.get_filesystem_class(proto)
+        except (ImportError, ValueError) as e:
+            errors.add(("storage", proto), f"no fsspec backend for {proto}:// ({e})")
+            continue
+        # fsspec's own options, taken by every filesystem (listing cache, instance cache)
+        known: set[str] = {"use_listings_cache", "listings_expiry_time", "max_paths", "skip_instance_cache"}
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                known |= {p.name for p in inspect.signature(init).parameters.values()
+                          if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self"}
+        for key in opts:
+            if key not in known:
+                errors.add(("storage", proto, key), f"unknown {proto} option '{key}'{_did_you_mean(key, known)}; "
+                                                    f"options of {cls.__name__}: {', '.join(sorted(known))}")
+    storage.configure(block)
+    return dict(block)

@@ -37,6 +37,7 @@ from datatrove.executor.ray import RayPipelineExecutor
 from datatrove.executor.slurm import SlurmPipelineExecutor
 from loguru import logger
 
+from curation import storage
 from curation.errors import RunError
 
 EXECUTORS = ("local", "ray", "slurm", "finalize")
@@ -203,7 +204,9 @@ def make_executors(phases: list, output: Path, workers: int, opts: ExecutorOptio
     opts = opts or ExecutorOptions()
     executors = []
     for p in phases:
-        log_dir = str(output / "logs" / p.name)
+        # an object store: a datatrove DataFolder with the configured fsspec options (never pickled into a file
+        # by the local and Ray executors; Slurm pickles the executor into logs/: use the AWS_* variables there)
+        log_dir = storage.datafolder(str(output / "logs" / p.name))
         if opts.kind == "local":
             # fork, not datatrove's default forkserver: each phase's worker pool starts without re-importing
             # datatrove, pyarrow and the stages (sample crawl, 7 phases: 11.4 s -> 7.8 s wall on 2 cores, identical

@@ -19,6 +19,11 @@ FORMAT_VERSION = 1
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a local file or an object (``s3://...``: streamed, one read of the object)."""
+    from curation import storage
+
+    if storage.is_remote(str(path)):
+        return storage.sha256(str(path), chunk)
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
@@ -63,22 +68,37 @@ def git_commit(path: Path) -> str | None:
 
 
 def describe_shard(path: Path, root: Path) -> dict[str, Any]:
-    """path (relative to root), sha256, num_docs, num_chars, bytes of one Parquet shard."""
+    """path (relative to root), sha256, num_docs, num_chars, bytes of one Parquet shard (local or an object)."""
     import pyarrow.compute as pc  # lazy: sha256_file is used by light CLI paths (classifier cards)
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=["text"])
+    from curation import storage
+
+    if storage.is_remote(str(path)):  # one download: hashed and parsed from memory (a shard is <= ~100 MB)
+        import pyarrow as pa
+
+        data = storage.read_bytes(str(path))
+        table = pq.read_table(pa.BufferReader(data), columns=["text"])
+        digest, size = hashlib.sha256(data).hexdigest(), len(data)
+    else:
+        table = pq.read_table(path, columns=["text"])
+        digest, size = sha256_file(path), path.stat().st_size
     num_chars = pc.sum(pc.utf8_length(table["text"])).as_py() or 0
     return {
-        "path": path.relative_to(root).as_posix(),
-        "sha256": sha256_file(path),
+        "path": storage.relpath(str(path), str(root)),
+        "sha256": digest,
         "num_docs": table.num_rows,
         "num_chars": int(num_chars),
-        "bytes": path.stat().st_size,
+        "bytes": size,
     }
 
 
 def list_shards(folder: Path) -> list[Path]:
+    from curation import storage
+
+    if storage.is_remote(str(folder)):
+        return [storage.URL(p) for p in storage.glob(storage.join(str(folder), "*.parquet"))
+                if not storage.URL(p).name.startswith(".")]
     return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
 
 
@@ -127,7 +147,12 @@ def build_manifest(cfg, output: Path, stage_dirs: list[tuple[str, str]], input_h
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write to a hidden temporary beside ``path``, then rename: a reader (or a resume after kill -9) never sees a
-    half-written file under the final name."""
+    half-written file under the final name. An object (``s3://...``) is written in one PUT: visible when complete."""
+    from curation import storage
+
+    if storage.is_remote(str(path)):
+        storage.write_text(str(path), text)
+        return
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

@@ -8,13 +8,15 @@ Output directory layout:
     logs/<phase>/            datatrove logs, per-task stats and completion markers (resume), one per phase
     work/                    intermediates of multi-pass stages (dedup): parked documents, band hashes, clusters
     ingest_errors/           per-task reports of skipped input records, merged into stats.json
+
+The output may be an object store (``s3://bucket/run``, ``gs://...``; docs/object-storage.md): the same layout,
+every file uploaded in one piece when complete (curation/storage.py), stats.json then manifest.json last.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import threading
 import time
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curation import registry
+from curation import registry, storage
 from curation.config import PipelineConfig
 from curation.errors import RunError
 from curation.manifest import build_manifest, sha256_file, write_json_atomic, write_text_atomic
@@ -155,16 +157,13 @@ def resume_config_hash(cfg: PipelineConfig) -> str:
 
 def input_fingerprint(files: list[str]) -> str:
     """sha256 over (path, size, mtime) of every input file: a replaced or re-downloaded input invalidates finished
-    tasks, as in make and rsync, without reading the data (the manifest's content sha256 is computed at the end)."""
+    tasks, as in make and rsync, without reading the data (the manifest's content sha256 is computed at the end).
+    Objects (s3://...): size and ETag, one listing request per file."""
     import hashlib
 
     h = hashlib.sha256()
     for f in files:
-        try:
-            st = os.stat(f)
-            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        except OSError:
-            h.update(f"{f}\0missing\n".encode())
+        h.update(f"{f}\0{storage.fingerprint(f)}\n".encode())
     return h.hexdigest()
 
 
@@ -177,24 +176,25 @@ def _prepare_output(output: Path, config_hash: str, fresh: bool, may_clear: bool
     running yet, so any temporary left here is from a killed attempt and is deleted.
     """
     marker = output / "logs" / "config_hash"
-    previous = marker.read_text().strip() if marker.is_file() else None
-    if fresh or (previous is not None and previous != config_hash) or (previous is None and output.exists()):
+    previous = storage.read_text(str(marker)).strip() if storage.isfile(str(marker)) else None
+    if fresh or (previous is not None and previous != config_hash) or (
+            previous is None and storage.exists(str(output))):
         if not may_clear and previous is None:
             raise RunError(f"nothing to finalize in {output}: its tasks have not finished (no run marker {marker})")
         if not may_clear:  # --finalize after a cluster run: never delete what the cluster computed
             raise RunError(f"{output} was produced by a different config, curate version or input files than this "
                            f"command resolves to (marker {marker}); nothing was deleted. Finalize with the same "
                            f"curate checkout and config, or re-run without --finalize to start over")
+        for f in ("manifest.json", "stats.json"):  # the manifest first: it must never list a deleted shard
+            storage.remove(str(output / f))
         for sub in ("kept", "removed", "logs", "ingest_errors", "work"):
-            shutil.rmtree(output / sub, ignore_errors=True)
-        for f in ("stats.json", "manifest.json"):
-            (output / f).unlink(missing_ok=True)
+            storage.rmtree(str(output / sub))
         previous = None
-    else:
+    elif not storage.is_remote(str(output)):  # object stores hold no temporaries: uploads appear whole or not at all
         for sub in ("kept", "removed", "logs", "ingest_errors", "work"):
             for tmp in (output / sub).rglob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
-    (output / "logs" / "progress").mkdir(parents=True, exist_ok=True)
+    storage.makedirs(str(output / "logs" / "progress"))
     write_text_atomic(marker, config_hash + "\n")
     return previous == config_hash
 
@@ -212,7 +212,7 @@ def _check_ingest_errors(cfg: PipelineConfig, output: Path, stats: dict) -> None
     problem = check_error_rate(stats["ingest"]["by_file"], max_rate)
     if problem:
         write_json_atomic(output / "stats.json", stats)
-        (output / "manifest.json").unlink(missing_ok=True)
+        storage.remove(str(output / "manifest.json"))
         raise RunError(f"{problem}\n(stats: {output / 'stats.json'}; raise input.max_error_rate to accept this "
                        f"input: finished tasks are reused)")
 
@@ -226,8 +226,8 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
     by_role: dict[tuple, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     time_by_role: dict[tuple, float] = defaultdict(float)
     for phase in phases:
-        for f in sorted((output / "logs" / phase.name / "stats").glob("*.json")):
-            for step, role in zip(json.loads(f.read_text()), phase.roles):
+        for f in storage.glob(str(output / "logs" / phase.name / "stats" / "*.json")):
+            for step, role in zip(json.loads(storage.read_text(f)), phase.roles):
                 key = ("stage", role[1]) if role[0] == "pass" else role
                 if role[0] != "pass":
                     for k, v in step.get("stats", {}).items():
@@ -236,8 +236,8 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
 
     from curation.ingest.reader import merge_reports
 
-    files, examples = merge_reports([json.loads(f.read_text())
-                                     for f in sorted((output / "ingest_errors").glob("*.json"))])
+    files, examples = merge_reports([json.loads(storage.read_text(f))
+                                     for f in storage.glob(str(output / "ingest_errors" / "*.json"))])
 
     ingest = by_role[("ingest",)]
     skipped = {k.split(".", 1)[1]: int(v) for k, v in sorted(ingest.items()) if k.startswith("skipped.")}
@@ -298,17 +298,31 @@ def _progress_thread(cfg: PipelineConfig, phases: list[Phase], stop: threading.E
     return start_display(RunProgress(cfg.output, phases, total), stop, console, every_s)
 
 
+def _lock_path(output: Path) -> Path:
+    """``output/.curate.lock``; for an object store (no exclusive create on every backend, no flock) a local file
+    named by the URL's sha256 under the temp directory: it keeps two runs on this machine apart, not two machines
+    (docs/object-storage.md)."""
+    if not storage.is_remote(str(output)):
+        return output / ".curate.lock"
+    import hashlib
+    import tempfile
+
+    d = Path(tempfile.gettempdir()) / "curate-locks"
+    d.mkdir(exist_ok=True)
+    return d / f"{hashlib.sha256(str(output).encode()).hexdigest()[:32]}.lock"
+
+
 def _lock_output(output: Path):
     """An exclusive lock on the output directory for this run: a second `curate run` into it fails at once instead
     of deleting the first one's temporaries. flock is released by the OS when the process dies (kill -9 too)."""
     import fcntl
 
-    fh = open(output / ".curate.lock", "a")  # noqa: SIM115  held until run_pipeline returns
+    fh = open(_lock_path(output), "a")  # noqa: SIM115  held until run_pipeline returns
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.close()
-        raise RunError(f"another curate run is writing to {output} (lock {output / '.curate.lock'}); wait for it "
+        raise RunError(f"another curate run is writing to {output} (lock {_lock_path(output)}); wait for it "
                        f"or choose another --output") from None
     return fh
 
@@ -320,7 +334,9 @@ def _hash_inputs(paths: list[str]) -> list[dict]:
 
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(paths)))) as pool:
         digests = list(pool.map(sha256_file, paths))
-    return [{"path": os.path.relpath(p), "sha256": d, "bytes": Path(p).stat().st_size} for p, d in zip(paths, digests)]
+    # objects keep their URL as given (never an option or credential)
+    return [{"path": p if storage.is_remote(p) else os.path.relpath(p), "sha256": d, "bytes": storage.size(p)}
+            for p, d in zip(paths, digests)]
 
 
 def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None, fresh: bool = False,
@@ -331,7 +347,8 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
     # absolute: datatrove/fsspec cache folder objects by path string, so a relative output reused by a later run
     # in another working directory (same process) would resolve to the first run's folder and skip every task
     cfg.output = cfg.output.resolve()
-    cfg.output.mkdir(parents=True, exist_ok=True)
+    storage.configure(cfg.storage)  # this process and the workers it starts (never written anywhere)
+    storage.makedirs(str(cfg.output))
     lock = _lock_output(cfg.output)
     try:
         return _run_locked(cfg, workers, limit, fresh, console, progress, executor, progress_every_s)
@@ -347,7 +364,7 @@ def _run_locked(cfg: PipelineConfig, workers: int, limit: int | None, fresh: boo
     output = cfg.output
     # earlier shard sets a stage reads (incremental dedup's `against`) are inputs too: a changed one reruns
     refs = sorted(m for spec in cfg.stages for m in (spec.params.get("against") or []))
-    ref_hashes = ",".join(sha256_file(m) for m in refs if Path(m).is_file())
+    ref_hashes = ",".join(sha256_file(m) for m in refs if storage.isfile(m))
     resolved_hash = (f"{resume_config_hash(cfg)}:limit={limit}:code={code_fingerprint()}:refs={ref_hashes}"
                      f":inputs={input_fingerprint(cfg.input_files)}")
     _prepare_output(output, resolved_hash, fresh, may_clear=executor.kind != "finalize")

@@ -53,10 +53,11 @@ make clusters (on planted duplicates: precision 0.895 without, 0.9998 with; ``be
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 import os
+import posixpath
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -69,6 +70,7 @@ import xxhash
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from curation import storage
 from curation.dedup.clusters import SurvivorPolicy, dense_edges, verified_clusters
 from curation.dedup.exact import ExactNormalization, exact_hashes
 from curation.dedup.lsh import band_hashes
@@ -128,12 +130,17 @@ def _metadata(kind: str, params: dict) -> dict[bytes, bytes]:
 
 
 class _ArrowOut:
-    """An Arrow IPC file written under a temporary name and renamed on ``close``."""
+    """An Arrow IPC file written under a temporary name and renamed on ``close`` (object storage: written to a local
+    temporary file and uploaded on ``close``)."""
 
     def __init__(self, path: str, schema: pa.Schema, kind: str, params: dict):
         self.path = path
-        self.tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if storage.is_remote(path):
+            fd, self.tmp = tempfile.mkstemp(prefix="." + posixpath.basename(path) + ".", suffix=".tmp")
+            os.close(fd)
+        else:
+            self.tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
         self.schema = schema.with_metadata(_metadata(kind, params))
         self.writer = pa.ipc.new_file(self.tmp, self.schema)
         self.rows = 0
@@ -145,7 +152,7 @@ class _ArrowOut:
 
     def close(self) -> None:
         self.writer.close()
-        os.replace(self.tmp, self.path)
+        storage.publish(self.tmp, self.path)
 
 
 def write_table(path: str, table: pa.Table, kind: str, params: dict) -> None:
@@ -157,8 +164,11 @@ def write_table(path: str, table: pa.Table, kind: str, params: dict) -> None:
 
 def read_table(path: str, kind: str) -> tuple[pa.Table, dict]:
     """Read an intermediate file, checking its format; returns (table, params)."""
-    with pa.memory_map(path) as source:
-        table = pa.ipc.open_file(source).read_all()
+    if storage.is_remote(path):  # read whole: no memory map on an object store
+        table = pa.ipc.open_file(pa.py_buffer(storage.read_bytes(path))).read_all()
+    else:
+        with pa.memory_map(path) as source:
+            table = pa.ipc.open_file(source).read_all()
     meta = table.schema.metadata or {}
     fmt, version = meta.get(b"format", b"").decode(), meta.get(b"format_version", b"").decode()
     if fmt != f"curate.dedup.{kind}" or version != str(FORMAT_VERSION):
@@ -266,11 +276,11 @@ class _SignatureStep(PipelineStep):
     def open_outputs(self, name: str, params: dict) -> tuple[list[_ArrowOut], _ArrowOut]:
         """Band files (one per shard) and doc table named ``{name}.arrow``."""
         band_out = [
-            _ArrowOut(os.path.join(self.work_dir, "bands", f"{s:04d}", f"{name}.arrow"), BANDS_SCHEMA, "bands", params)
+            _ArrowOut(storage.join(self.work_dir, "bands", f"{s:04d}", f"{name}.arrow"), BANDS_SCHEMA, "bands", params)
             for s in range(self.shards)
         ]
         docs_out = _ArrowOut(
-            os.path.join(self.work_dir, "docs", f"{name}.arrow"), docs_schema(self.num_perm()), "docs", params
+            storage.join(self.work_dir, "docs", f"{name}.arrow"), docs_schema(self.num_perm()), "docs", params
         )
         return band_out, docs_out
 
@@ -552,7 +562,7 @@ class BucketPairs(PipelineStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for shard in range(rank, self.shards, world_size):
             with self.track_time(unit="shard"):
-                paths = sorted(glob.glob(os.path.join(self.work_dir, "bands", f"{shard:04d}", "*.arrow")))
+                paths = storage.glob(storage.join(self.work_dir, "bands", f"{shard:04d}", "*.arrow"))
                 tables, params = [], []
                 for p in paths:
                     t, prm = read_table(p, "bands")
@@ -570,7 +580,7 @@ class BucketPairs(PipelineStep):
                 self.stat_update("edges", value=len(a))
                 del table
                 write_table(
-                    os.path.join(self.work_dir, "pairs", f"{shard:04d}.arrow"),
+                    storage.join(self.work_dir, "pairs", f"{shard:04d}.arrow"),
                     pa.table([pa.array(a), pa.array(b)], schema=PAIRS_SCHEMA),
                     "pairs",
                     settings,
@@ -625,8 +635,8 @@ class Clusters(PipelineStep):
     def _edges(self) -> tuple[np.ndarray, np.ndarray, dict]:
         a_parts, b_parts, settings = [], [], None
         for shard in range(self.shards):
-            path = os.path.join(self.work_dir, "pairs", f"{shard:04d}.arrow")
-            if not os.path.exists(path):
+            path = storage.join(self.work_dir, "pairs", f"{shard:04d}.arrow")
+            if not storage.exists(path):
                 raise RunError(f"{path} is missing: did every bucket task finish?")
             t, prm = read_table(path, "pairs")
             if settings is not None and prm != settings:
@@ -648,7 +658,7 @@ class Clusters(PipelineStep):
         scores = np.full(n, np.nan)
         ids: list[str | None] = [None] * n
         sigs = None
-        paths = sorted(glob.glob(os.path.join(self.work_dir, "docs", "*.arrow")))
+        paths = storage.glob(storage.join(self.work_dir, "docs", "*.arrow"))
         params = []
         for p in paths:
             t, prm = read_table(p, "docs")
@@ -734,7 +744,7 @@ class Clusters(PipelineStep):
             new_rows = pa.array(~is_ref[clustered])  # reference documents are never looked up: leave them out
             columns = [c.filter(new_rows) for c in columns]
         write_table(
-            os.path.join(self.work_dir, "clusters.arrow"), pa.table(columns, schema=schema), "clusters", params
+            storage.join(self.work_dir, "clusters.arrow"), pa.table(columns, schema=schema), "clusters", params
         )
 
     def _reference_survivors(
@@ -812,7 +822,7 @@ class DuplicateFilter(CurateStage):
         self._survivor_manifest: pa.Array | None = None
 
     def setup(self) -> None:
-        table, _ = read_table(os.path.join(self.work_dir, "clusters.arrow"), "clusters")
+        table, _ = read_table(storage.join(self.work_dir, "clusters.arrow"), "clusters")
         self._keys = _column(table, "doc")
         self._cluster_id = table.column("cluster_id").combine_chunks()
         self._size = _column(table, "cluster_size")

@@ -108,6 +108,12 @@ def shard_provenance(paths: list[Path]) -> ProvenanceCounter:
     import pyarrow.parquet as pq
 
     total = ProvenanceCounter()
+    from curation import storage
+
     for path in paths:
-        total.update(count_table(pq.ParquetFile(path).read(columns=["text", "metadata"])))
+        if storage.is_remote(str(path)):
+            with storage.open_file(str(path), "rb") as f:
+                total.update(count_table(pq.ParquetFile(f).read(columns=["text", "metadata"])))
+        else:
+            total.update(count_table(pq.ParquetFile(path).read(columns=["text", "metadata"])))
     return total

@@ -37,7 +37,6 @@ unreadable file counting as one damaged record) is checked by the runner after t
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from collections.abc import Iterator
@@ -47,6 +46,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from loguru import logger
 
+from curation import storage
 from curation.errors import ConfigError
 from curation.ingest.records import Fields, Item, Skip, iter_jsonl, iter_parquet
 from curation.ingest.units import InputUnit, plan_units
@@ -185,8 +185,9 @@ class Ingest(PipelineStep):
             from curation.ingest.pathlist import read_paths_file
 
             return read_paths_file(self.paths_file, self.base_url, self.max_files)
-        found = {os.path.abspath(f) for pattern in self.paths for f in glob.glob(pattern, recursive=True)}
-        return sorted(f for f in found if os.path.isfile(f))[: self.max_files]
+        found = {f if storage.is_remote(f) else os.path.abspath(f) for pattern in self.paths
+                 for f in storage.glob(pattern)}
+        return sorted(found)[: self.max_files]
 
     def units(self) -> list[InputUnit]:
         """All work units in order: ``_units`` from the runner (planned once in config), else planned here."""
@@ -250,7 +251,7 @@ class Ingest(PipelineStep):
             if progress is not None:
                 progress.write(done=True)
             if self._report_dir is not None:
-                report.write(os.path.join(self._report_dir, REPORT_SUBDIR, f"{rank:05d}.json"))
+                report.write(storage.join(self._report_dir, REPORT_SUBDIR, f"{rank:05d}.json"))
 
     def _provenance(self, meta: dict) -> dict:
         """Governance keys (curation/governance/provenance.py): the pipeline's declaration wins over a record's own
@@ -276,8 +277,8 @@ class Ingest(PipelineStep):
 
 def _is_empty_file(path: str) -> bool:
     try:
-        return os.path.getsize(path) == 0
-    except OSError:
+        return storage.size(path) == 0
+    except (OSError, ValueError):
         return False  # the format reader reports it as unreadable_file
 
 
@@ -319,15 +320,11 @@ class _Report:
         return True
 
     def write(self, target: str) -> None:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        # hidden temporary name (".00000.json.tmp"): never read as a report; a stale one is swept on resume
-        tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(
-                {"files": self.files, "examples": self.examples}, f, ensure_ascii=False, indent=1, sort_keys=True
-            )
-            f.write("\n")
-        os.replace(tmp, target)
+        # local: a hidden temporary name (".00000.json.tmp") renamed, never read as a report (a stale one is swept
+        # on resume); object store: one PUT
+        text = json.dumps({"files": self.files, "examples": self.examples}, ensure_ascii=False, indent=1,
+                          sort_keys=True)
+        storage.write_text(target, text + "\n")
 
 
 def merge_reports(reports: list[dict]) -> tuple[dict[str, dict], list[dict]]:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from curation import storage
 from curation.ingest.compression import DecompressedStream, StreamCorrupt, StreamTruncated, sniff_codec
 from curation.ingest.encoding import decode_html
 
@@ -128,7 +129,7 @@ def iter_jsonl(
     base = os.path.basename(path)
     base_meta = {"source_file": path, "source_format": "jsonl"}
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below, also when the consumer stops early
+        fh = storage.open_file(path, "rb")  # noqa: SIM115 - closed below, also when the consumer stops early
     except OSError as e:
         yield Skip("unreadable_file", 0, f"{type(e).__name__}: {e}")
         return
@@ -225,10 +226,14 @@ def iter_parquet(
 
     base = os.path.basename(path)
     base_meta = {"source_file": path, "source_format": "parquet"}
+    source = None
     try:
-        pf = pq.ParquetFile(path)
+        source = storage.open_file(path, "rb") if storage.is_remote(path) else path
+        pf = pq.ParquetFile(source)
         n_groups = pf.num_row_groups
     except Exception as e:  # noqa: BLE001 - ArrowInvalid, OSError, ...: not Parquet
+        if source is not None and not isinstance(source, str):
+            source.close()
         yield Skip("unreadable_file", 0, f"{type(e).__name__}: {e}")
         return
     row = rows_before
@@ -248,3 +253,5 @@ def iter_parquet(
                 row = group_start + group_rows
     finally:
         pf.close()
+        if not isinstance(source, str):
+            source.close()

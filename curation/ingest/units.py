@@ -22,6 +22,7 @@ import math
 import os
 from typing import NamedTuple
 
+from curation import storage
 from curation.ingest.compression import sniff_codec
 from curation.storage import is_remote
 
@@ -54,14 +55,14 @@ def file_units(path: str, format: str, split_bytes: int) -> list[InputUnit]:
     if format in WHOLE_FILE_FORMATS or is_remote(path):  # no stat: a crawl has 10^5 files, a remote stat is a request
         return whole
     try:
-        size = os.path.getsize(path)
+        size = storage.size(path)
     except OSError:
         return whole  # the reader reports it as unreadable_file
     if split_bytes <= 0 or size <= split_bytes or path.lower().endswith(_COMPRESSED_SUFFIXES):
         return whole
     try:
         if format == "jsonl":
-            with open(path, "rb") as f:
+            with storage.open_file(path, "rb") as f:
                 if sniff_codec(f.read(4)) is not None:
                     return whole
             return _jsonl_units(path, size, split_bytes)
@@ -76,7 +77,7 @@ def _jsonl_units(path: str, size: int, split_bytes: int) -> list[InputUnit]:
     targets = [k * split_bytes for k in range(1, math.ceil(size / split_bytes))]
     starts = [(0, 0)]  # (line start byte, lines before it)
     ti, pos, lines = 0, 0, 0
-    with open(path, "rb") as f:
+    with storage.open_file(path, "rb") as f:
         while ti < len(targets):
             block = f.read(_SCAN_BLOCK_BYTES)
             if not block:
@@ -101,7 +102,11 @@ def _parquet_units(path: str, split_bytes: int) -> list[InputUnit]:
     """Consecutive row groups whose bytes start in the same ``split_bytes`` window form a unit."""
     import pyarrow.parquet as pq
 
-    md = pq.read_metadata(path)
+    if storage.is_remote(path):
+        with storage.open_file(path, "rb") as f:
+            md = pq.read_metadata(f)
+    else:
+        md = pq.read_metadata(path)
     if md.num_row_groups <= 1:
         return [InputUnit(path)]
     units: list[InputUnit] = []

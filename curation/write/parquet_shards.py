@@ -6,23 +6,25 @@ Layout (under the run's output directory):
 
 - Bounded size: a new part starts once a shard holds ``max_shard_bytes`` of UTF-8 text.
 - Atomic: a part is written under a hidden temporary name and renamed when complete, so a crashed task never
-  leaves a truncated file under a final name; a re-run of a task first deletes that task's old parts.
+  leaves a truncated file under a final name; a re-run of a task first deletes that task's old parts. On object
+  storage (``s3://...``: no rename) the part is written to a local temporary file and uploaded to its final key
+  when complete (``curation.storage.publish``).
 - Deterministic: same documents in the same order give byte-identical files (fixed schema, sorted JSON keys,
   no timestamps; row groups of ``ROWS_PER_GROUP`` documents).
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-from pathlib import Path
+import tempfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from curation import storage
 from curation.stage import REASON_KEY
 
 ROWS_PER_GROUP = 1000
@@ -88,12 +90,13 @@ class ParquetShardSink:
     # internals ------------------------------------------------------------------------------------
     def _start_task(self, rank: int) -> None:
         self._rank = rank
-        os.makedirs(self.folder, exist_ok=True)
+        storage.makedirs(self.folder)
         # leftovers of an interrupted earlier attempt of this task: finished parts and half-written temporaries
-        for old in glob.glob(os.path.join(self.folder, f"{rank:05d}_*.parquet")) + glob.glob(
-            os.path.join(self.folder, f".{rank:05d}_*.parquet.tmp")
-        ):
-            os.remove(old)
+        old = storage.glob(storage.join(self.folder, f"{rank:05d}_*.parquet"))
+        if not storage.is_remote(self.folder):
+            old += storage.glob(os.path.join(self.folder, f".{rank:05d}_*.parquet.tmp"))
+        for path in old:
+            storage.remove(path)
 
     def _flush(self) -> None:
         if not self._rows:
@@ -102,8 +105,13 @@ class ParquetShardSink:
         table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, self.schema)],
                                      schema=self.schema)
         if self._writer is None:
-            self._final = os.path.join(self.folder, f"{self._rank:05d}_{self._part:04d}.parquet")
-            self._tmp = os.path.join(self.folder, f".{self._rank:05d}_{self._part:04d}.parquet.tmp")
+            name = f"{self._rank:05d}_{self._part:04d}.parquet"
+            self._final = storage.join(self.folder, name)
+            if storage.is_remote(self.folder):  # built locally, uploaded when complete (no rename on object stores)
+                fd, self._tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp")
+                os.close(fd)
+            else:
+                self._tmp = os.path.join(self.folder, f".{name}.tmp")
             self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=self.compression,
                                             write_statistics=False)
         self._writer.write_table(table, row_group_size=len(self._rows))
@@ -113,7 +121,7 @@ class ParquetShardSink:
         self._flush()
         if self._writer is not None:
             self._writer.close()
-            os.replace(self._tmp, self._final)
+            storage.publish(self._tmp, self._final)
             self._writer = None
             self._part += 1
         self._bytes = 0
@@ -127,14 +135,14 @@ class ShardWriter(PipelineStep):
 
     def __init__(self, output_dir: str, max_shard_bytes: int, compression: str = "zstd", progress_dir: str = ""):
         super().__init__()
-        self.folder = str(Path(output_dir) / "kept")
+        self.folder = storage.join(output_dir, "kept")
         self.max_shard_bytes = max_shard_bytes
         self.compression = compression
         self.progress_dir = progress_dir
 
     def _progress(self, rank: int, n: int) -> None:
-        if not self.progress_dir:
-            return
+        if not self.progress_dir or storage.is_remote(self.progress_dir):
+            return  # progress files are for the local progress bar; not worth a PUT every 200 documents
         path = os.path.join(self.progress_dir, f"{rank:05d}")
         tmp = os.path.join(self.progress_dir, f".{rank:05d}.tmp")
         with open(tmp, "w") as f:
@@ -189,11 +197,12 @@ class IntermediateReader(PipelineStep):
         self.folder = folder
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for path in sorted(glob.glob(os.path.join(self.folder, f"{rank:05d}_*.parquet"))):
-            pf = pq.ParquetFile(path)
-            for batch in pf.iter_batches(batch_size=ROWS_PER_GROUP):
-                for doc_id, text, meta in zip(*(batch.column(i).to_pylist() for i in range(3))):
-                    yield Document(text=text, id=doc_id, metadata=json.loads(meta))
+        for path in storage.glob(storage.join(self.folder, f"{rank:05d}_*.parquet")):
+            with storage.open_file(path, "rb") as f:
+                pf = pq.ParquetFile(f)
+                for batch in pf.iter_batches(batch_size=ROWS_PER_GROUP):
+                    for doc_id, text, meta in zip(*(batch.column(i).to_pylist() for i in range(3))):
+                        yield Document(text=text, id=doc_id, metadata=json.loads(meta))
 
 
 class LimitPerTask(PipelineStep):
