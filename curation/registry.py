@@ -20,6 +20,7 @@ STAGE_MODULES: dict[str, str] = {
     "ingest": "curation.ingest.reader",
     "select": "curation.filter.select",
     "optout": "curation.filter.optout",
+    "prefilter": "curation.langid.prefilter",
     "extract": "curation.extract.html",
     "normalize": "curation.normalize.text",
     "paragraph_dedup": "curation.filter.paragraph_dedup",
