@@ -91,10 +91,20 @@ def test_semicolon_ends_a_sentence_only_when_asked(text, default, with_semicolon
         ("  ……  ", ["……"]),  # only an ellipsis: kept, never dropped
         ("我想……算了。", ["我想……", "算了。"]),  # after words, an ellipsis still ends a sentence
         ("等等……。然后呢", ["等等……。", "然后呢"]),
+        # real zh-Wikipedia: an ellipsis before 等 or a comma does not end the sentence
+        ("日期会继续8月32日，33日…等。错误日数", ["日期会继续8月32日，33日…等。", "错误日数"]),
+        ("甚至反目相向…，为了拯救萨卡。", ["甚至反目相向…，为了拯救萨卡。"]),
+        ("走向真正的盛世……走到生命尽头的武皇将皇位交还了李氏。", ["走向真正的盛世……", "走到生命尽头的武皇将皇位交还了李氏。"]),
     ],
 )
 def test_ellipsis_openings(text, expected):
     assert sents(text) == expected
+
+
+def test_ellipsis_option_off():
+    text = "我想……算了。你呢……\n好。"
+    spans = split_sentences(text, ellipsis=False)
+    assert [text[s:e] for s, e in spans] == ["我想……算了。", "你呢……", "好。"]  # a line end still ends one
 
 
 @pytest.mark.parametrize(
