@@ -21,7 +21,7 @@ def sents(text):
         # terminators, runs of terminators, semicolons, line breaks
         ("今天天气很好。我们去公园吧！你觉得呢？", ["今天天气很好。", "我们去公园吧！", "你觉得呢？"]),
         ("真的吗？！太好了！！！", ["真的吗？！", "太好了！！！"]),
-        ("第一段；分号也算。\n第二行没有标点\n\n第三段。", ["第一段；", "分号也算。", "第二行没有标点", "第三段。"]),
+        ("第一段；分号不算。\n第二行没有标点\n\n第三段。", ["第一段；分号不算。", "第二行没有标点", "第三段。"]),
         # closing quotes and brackets stay with their sentence
         ("他说：“我不去。”然后走了。", ["他说：“我不去。”", "然后走了。"]),
         ("「你好。」『再见！』", ["「你好。」", "『再见！』"]),
@@ -56,6 +56,55 @@ def sents(text):
 )
 def test_chinese_and_mixed(text, expected):
     assert sents(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,default,with_semicolon",
+    [
+        # UD Chinese (GSD, HK, Cantonese-HK): "；" joins clauses of one sentence
+        (
+            "北京是首都；上海是最大的城市。广州呢？",
+            ["北京是首都；上海是最大的城市。", "广州呢？"],
+            ["北京是首都；", "上海是最大的城市。", "广州呢？"],
+        ),
+        ("他说：“我去；你留下。”然后走了。", ["他说：“我去；你留下。”", "然后走了。"],
+         ["他说：“我去；", "你留下。”", "然后走了。"]),
+        ("《甲；乙》是一本书；很好看。", ["《甲；乙》是一本书；很好看。"], ["《甲；乙》是一本书；", "很好看。"]),
+        ("a；b；", ["a；b；"], ["a；", "b；"]),
+    ],
+)
+def test_semicolon_ends_a_sentence_only_when_asked(text, default, with_semicolon):
+    assert sents(text) == default
+    spans = split_sentences(text, semicolon=True)
+    assert [text[s:e] for s, e in spans] == with_semicolon
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("……我不知道。", ["……我不知道。"]),  # never an ellipsis-only sentence
+        ("……我不知道。你呢？", ["……我不知道。", "你呢？"]),
+        ("嗯。……好吧。", ["嗯。", "……好吧。"]),  # an ellipsis after a full stop opens the next sentence
+        ("他说：“……我不知道。”她笑了。", ["他说：“……我不知道。”", "她笑了。"]),
+        ("“……好吧。”他说。", ["“……好吧。”", "他说。"]),
+        ("他说：……算了。", ["他说：……算了。"]),
+        ("  ……  ", ["……"]),  # only an ellipsis: kept, never dropped
+        ("我想……算了。", ["我想……", "算了。"]),  # after words, an ellipsis still ends a sentence
+        ("等等……。然后呢", ["等等……。", "然后呢"]),
+        # real zh-Wikipedia: an ellipsis before 等 or a comma does not end the sentence
+        ("日期会继续8月32日，33日…等。错误日数", ["日期会继续8月32日，33日…等。", "错误日数"]),
+        ("甚至反目相向…，为了拯救萨卡。", ["甚至反目相向…，为了拯救萨卡。"]),
+        ("走向真正的盛世……走到生命尽头的武皇将皇位交还了李氏。", ["走向真正的盛世……", "走到生命尽头的武皇将皇位交还了李氏。"]),
+    ],
+)
+def test_ellipsis_openings(text, expected):
+    assert sents(text) == expected
+
+
+def test_ellipsis_option_off():
+    text = "我想……算了。你呢……\n好。"
+    spans = split_sentences(text, ellipsis=False)
+    assert [text[s:e] for s, e in spans] == ["我想……算了。", "你呢……", "好。"]  # a line end still ends one
 
 
 @pytest.mark.parametrize(
@@ -108,6 +157,12 @@ def test_real_prose_round_trip(shared_data):
         assert all(e1 <= s2 for (_, e1), (s2, _) in itertools.pairwise(spans))
         total += len(spans)
     assert total > 5 * len(lines)  # passages of ~510 characters hold several sentences each
+
+
+def test_stage_semicolon_option():
+    doc = Document(text="甲；乙。丙！", id="x", metadata={})
+    assert Sentences().filter(doc) and doc.metadata["sentence_offsets"] == [0, 4, 4, 6]
+    assert Sentences(semicolon=True).filter(doc) and doc.metadata["sentence_offsets"] == [0, 2, 2, 4, 4, 6]
 
 
 @pytest.mark.parametrize("output", ["offsets", "column"])

@@ -30,8 +30,9 @@ def test_eval_on_manifest_heldout(which, request):
     from curation.tokenize.evaluate import evaluate, heldout_texts
 
     manifest, tok, card = request.getfixturevalue(which)
-    sample = heldout_texts(manifest, seed=0, max_bytes=8_000)
-    # the held-out end of the order is what training left out
+    # the held-out end of the order is what training left out (8,000 bytes asked, capped at 10% of the set)
+    assert card["heldout"]["bytes"] < 8_000
+    sample = heldout_texts(manifest, seed=0, max_bytes=card["heldout"]["bytes"])
     assert sample.sha256() == card["heldout"]["sha256"]
     r = evaluate(tok, sample)
     assert r["docs"] == card["heldout"]["docs"] and r["tokens"] == card["heldout"]["tokens"]

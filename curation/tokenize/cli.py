@@ -31,6 +31,7 @@ common Chinese characters that are one token, round trip. Prints JSON.
 examples:
   curate tokenizer eval tok/zh_en_64k --manifest out/web_zh/manifest.json
   curate tokenizer eval tok/zh_en_64k --text a.txt b.txt --out eval.json
+  curate tokenizer eval tok/zh_en_64k --manifest out/web_zh/manifest.json --ood-text news.jsonl.gz
 """
 
 TOKENIZE_HELP = """\
@@ -91,6 +92,7 @@ def cmd_train(args) -> int:
         "heldout_bytes": args.heldout_bytes,
         "seed": args.seed,
         "name": args.name,
+        "required_chars": args.required_chars,
     }
     if args.recipe:
         recipe = load_recipe(args.recipe, overrides)
@@ -170,6 +172,10 @@ def cmd_eval(args) -> int:
         sample = file_texts(args.text)
         source = {"files": [str(p) for p in args.text]}
     result = {**evaluate(args.tokenizer, sample, engine=args.engine, threads=args.threads), "source": source}
+    if args.ood_text:
+        from curation.tokenize.evaluate import evaluate_ood
+
+        result["ood"] = evaluate_ood(args.tokenizer, args.ood_text, engine=args.engine, threads=args.threads)
     text = json.dumps(result, ensure_ascii=False, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
@@ -249,6 +255,11 @@ def add_tokenizer_commands(subparsers) -> None:
     p.add_argument("--sample-bytes", type=int, help="UTF-8 bytes of training text to sample (bounds memory)")
     p.add_argument("--heldout-bytes", type=int, help="UTF-8 bytes held out for the card's checks")
     p.add_argument("--seed", type=int, help="seed of the sample")
+    p.add_argument(
+        "--required-chars",
+        choices=["none", "common_3500", "tongyong_8105"],
+        help="characters that must be single tokens: the 3,500 common hanzi or the 8,105 of 通用规范汉字表",
+    )
     p.add_argument("--name", help="tokenizer name (default: the recipe file name)")
     p.add_argument("--threads", type=int, default=_cpu_count(), help="training threads (default: CPUs)")
     p.add_argument(
@@ -266,7 +277,12 @@ def add_tokenizer_commands(subparsers) -> None:
     )
     p.add_argument("tokenizer", help="tokenizer directory (from `curate tokenizer train`)")
     p.add_argument("--manifest", "-m", help="shard-set manifest: evaluate on its held-out end (seeded order)")
-    p.add_argument("--text", nargs="+", help="UTF-8 text files, one document each")
+    p.add_argument("--text", nargs="+", help="UTF-8 text files (one document each) or .jsonl[.gz] ('text' per line)")
+    p.add_argument(
+        "--ood-text",
+        nargs="+",
+        help="text from another domain (same formats as --text): adds an 'ood' block with its compression",
+    )
     p.add_argument("--max-bytes", type=int, help="UTF-8 bytes to read from the manifest (default 16 MiB)")
     p.add_argument("--seed", type=int, help="document order seed (default: the tokenizer's training seed)")
     p.add_argument(

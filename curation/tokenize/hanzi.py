@@ -1,7 +1,13 @@
 """The 3,500 most common Chinese characters: the 《现代汉语常用字表》 (1988, State Language Commission),
 2,500 常用字 then 1,000 次常用字, in the table's own order (stroke count). Used by `curate tokenizer eval` for
 "share of the 3,500 most common characters that are single tokens". Data (a public standard), not code.
+
+`required_chars` (recipe key) names the sets a tokenizer must hold as single tokens: this table, or the
+8,105 characters of the 通用规范汉字表 (2013), shipped as data/tongyong_guifan_8105.txt.
 """
+
+import functools
+from pathlib import Path
 
 COMMON_2500 = (
     "一乙二十丁厂七卜人入八九几儿了力乃刀又三于干亏士工土才寸下大丈与万上小口巾山千乞川亿个勺久凡及夕丸么"
@@ -81,3 +87,38 @@ SECOND_1000 = (
 
 COMMON_HANZI_3500: str = COMMON_2500 + SECOND_1000
 assert len(COMMON_HANZI_3500) == len(set(COMMON_HANZI_3500)) == 3500
+
+
+# ------------------------------------------------------------------ 通用规范汉字表 (2013), 8,105 characters
+
+TONGYONG_FILE = Path(__file__).with_name("data") / "tongyong_guifan_8105.txt"
+
+
+@functools.lru_cache(maxsize=1)
+def tongyong_levels() -> tuple[str, str, str]:
+    """The 通用规范汉字表 (State Council, 2013) as (level 1: 3,500, level 2: 3,000, level 3: 1,605) characters, in
+    the table's order. Provenance and checks: the header of data/tongyong_guifan_8105.txt."""
+    lines = [x for x in TONGYONG_FILE.read_text(encoding="utf-8").splitlines() if x and not x.startswith("#")]
+    if [len(x) for x in lines] != [3500, 3000, 1605]:
+        raise ValueError(f"{TONGYONG_FILE}: expected 3 lines of 3,500 / 3,000 / 1,605 characters")
+    return lines[0], lines[1], lines[2]
+
+
+def tongyong_8105() -> str:
+    return "".join(tongyong_levels())
+
+
+# recipe key `required_chars` -> the characters every trained vocabulary must hold as single tokens
+REQUIRED_CHAR_SETS = ("none", "common_3500", "tongyong_8105")
+
+
+def required_chars(name: str) -> str:
+    """Characters of a `required_chars` set: 'none' (""), 'common_3500' (现代汉语常用字表, 1988),
+    'tongyong_8105' (通用规范汉字表, 2013: a superset of common_3500)."""
+    if name == "none":
+        return ""
+    if name == "common_3500":
+        return COMMON_HANZI_3500
+    if name == "tongyong_8105":
+        return tongyong_8105()
+    raise ValueError(f"unknown required_chars set {name!r}; valid: {', '.join(REQUIRED_CHAR_SETS)}")

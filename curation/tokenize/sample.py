@@ -114,10 +114,26 @@ def take_budget(order: DocOrder, positions: np.ndarray, budget_bytes: int) -> np
     return positions[:n]
 
 
+# The held-out slice never takes more than this share of a shard set's text. Without the cap a set smaller than
+# `heldout_bytes` (the bundled crawl: 0.28 MB against the recipes' 2 MiB) was held out whole and training got
+# 0 documents.
+HELDOUT_MAX_SHARE = 0.1
+
+
+def heldout_budget(order: DocOrder, heldout_bytes: int) -> int:
+    """`heldout_bytes`, capped at HELDOUT_MAX_SHARE of the set's text."""
+    return min(heldout_bytes, int(HELDOUT_MAX_SHARE * int(order.nbytes.sum())))
+
+
 def split_train_heldout(order: DocOrder, budget_bytes: int, heldout_bytes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (into `order`) of the training sample (from the front) and the held-out slice (from the back)."""
+    """Positions (into `order`) of the training sample (from the front) and the held-out slice (from the back).
+
+    The held-out slice is at most HELDOUT_MAX_SHARE of the set's text (`heldout_budget`); a set of one document
+    is all training text."""
     all_pos = np.arange(len(order))
-    heldout = take_budget(order, all_pos[::-1], heldout_bytes)
+    heldout = take_budget(order, all_pos[::-1], heldout_budget(order, heldout_bytes))
+    if len(heldout) == len(order):  # one large document crossing the budget: keep it for training
+        heldout = heldout[:0]
     rest = all_pos[: len(order) - len(heldout)]
     return take_budget(order, rest, budget_bytes), heldout
 

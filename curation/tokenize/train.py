@@ -30,7 +30,15 @@ from curation import __version__
 from curation.errors import CurateError
 from curation.manifest import sha256_file, write_json_atomic
 from curation.tokenize.recipe import TokenizerRecipe
-from curation.tokenize.sample import TextSample, order_documents, read_sample, split_train_heldout, write_spm_lines
+from curation.tokenize.sample import (
+    HELDOUT_MAX_SHARE,
+    TextSample,
+    heldout_budget,
+    order_documents,
+    read_sample,
+    split_train_heldout,
+    write_spm_lines,
+)
 from curation.tokenize.source import ShardSet, load_shard_set
 
 CARD_FORMAT_VERSION = 1
@@ -49,6 +57,46 @@ MEMORY_MODEL: dict[tuple[str, str], tuple[float, float]] = {
 def estimate_memory_bytes(recipe: TokenizerRecipe, sample_bytes: int) -> int:
     base, per_byte = MEMORY_MODEL[(recipe.backend, recipe.model)]
     return int(base + per_byte * sample_bytes)
+
+
+# Text needed per learned id (vocab_size minus the fixed alphabet: control tokens, user symbols, 256 bytes,
+# required characters). Measured on the bundled crawl (0.28 MB, sentencepiece BPE): at 139 bytes per learned
+# piece 27% of the pieces occur fewer than twice in the very text they were learned from, at 70 bytes 54%, at
+# 35 bytes 62%; a 32k vocabulary (9 bytes per id) memorizes the sample (95%) and compresses it no better than
+# 16k. Below 100 bytes per learned id the vocabulary is mostly memorized text, so training refuses to start.
+MIN_SAMPLE_BYTES_PER_LEARNED_ID = 100
+
+
+def check_sizes(recipe: TokenizerRecipe, shard_set: ShardSet, sample_bytes: int, n_docs: int, set_bytes: int,
+                heldout_bytes: int) -> None:
+    """Fail before training, naming what is too small and the flag to change (CurateError)."""
+    where = f"shard set {shard_set.manifest_path}"
+    if set_bytes == 0 or n_docs == 0:
+        raise CurateError(f"{where} has no text to train on ({n_docs} documents, {set_bytes} bytes)")
+    fixed = recipe.alphabet_size()
+    learned = recipe.vocab_size - fixed
+    need = learned * MIN_SAMPLE_BYTES_PER_LEARNED_ID
+    if sample_bytes >= need:
+        return
+    fits = fixed + sample_bytes // MIN_SAMPLE_BYTES_PER_LEARNED_ID
+    msg = (
+        f"training text too small for vocab_size {recipe.vocab_size:,}: {sample_bytes / 1e6:.2f} MB in "
+        f"{n_docs:,} documents, but {recipe.vocab_size:,} ids - {fixed:,} fixed (control tokens, user symbols, "
+        f"256 bytes" + (f", {len(recipe.required_char_string()):,} required characters" if recipe.required_chars != "none" else "")
+        + f") = {learned:,} learned ids need at least {need / 1e6:.2f} MB ({MIN_SAMPLE_BYTES_PER_LEARNED_ID} bytes "
+        f"of text per learned id). "
+    )
+    if set_bytes - heldout_bytes > sample_bytes:
+        msg += f"Raise --sample-bytes to at least {need:,} (sample_bytes: {recipe.sample_bytes:,}), or lower --vocab-size."
+    elif fits > fixed + 100:
+        msg += f"Lower --vocab-size to at most {fits:,}, or train on a larger shard set."
+    else:
+        msg += (
+            f"The set is too small for any vocabulary beyond the fixed ids: train on a larger shard set"
+            + (" or set --required-chars none" if recipe.required_chars != "none" else "")
+            + "."
+        )
+    raise CurateError(msg)
 
 
 def available_memory_bytes() -> int | None:
@@ -92,6 +140,9 @@ def spm_trainer_args(recipe: TokenizerRecipe, input_file: str | Path, model_pref
         "pad_piece": recipe.pad_token,
         "control_symbols": recipe.special_tokens,
         "user_defined_symbols": recipe.user_defined_symbols,
+        # kept as pieces whatever character_coverage drops (also when absent from the sample): a 32k BPE on
+        # corpus_zh keeps only 55% of the 3,500 common characters without it, 100% with it (bench/TOKENIZE.md)
+        "required_chars": recipe.required_char_string(),
         "input_sentence_size": 0,  # the budget is applied by our sampler; SentencePiece keeps every line it is given
         "shuffle_input_sentence": False,
         "seed_sentencepiece_size": 1_000_000,
@@ -175,6 +226,88 @@ def build_hf_tokenizer(recipe: TokenizerRecipe):
     return tok, trainer
 
 
+def require_single_tokens(
+    tokenizer_json: str, chars: str, target_size: int | None = None, max_rounds: int = 6
+) -> tuple[str, int]:
+    """Make every character of `chars` one token of a trained byte-level BPE, keeping the vocabulary size.
+
+    HF `BpeTrainer` has no `required_chars`: a rare character stays 2-4 byte-level tokens. For each missing
+    character, merges joining the pieces it encodes to today (left to right) are appended to the merge list;
+    as they come last they fire only after every learned merge, so no other text encodes differently. The new
+    ids are freed by first dropping as many last-learned merges (the rarest pairs; a merge's output is only used
+    by later merges, so dropping a suffix keeps the list consistent); ids the trainer left unused (it stops early
+    when no pair occurs `min_frequency` times) below `target_size` are used first. Dropping can change how a missing character
+    splits, so this repeats until the freed ids cover the new ones (1-2 rounds in practice). Ids are renumbered
+    in merge order after the control tokens and the 256 bytes. Returns (tokenizer JSON, characters added).
+    """
+    import json as _json
+
+    from tokenizers import Tokenizer
+
+    data = _json.loads(tokenizer_json)
+    model = data["model"]
+    vocab: dict[str, int] = model["vocab"]
+    merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    learned = {a + b for a, b in merges}
+    base = sorted((t for t in vocab if t not in learned), key=vocab.__getitem__)  # control tokens + 256 bytes
+    chars = list(dict.fromkeys(chars))
+
+    def build(merge_list: list[tuple[str, str]]) -> str:
+        new_vocab: dict[str, int] = {t: i for i, t in enumerate(base)}
+        for a, b in merge_list:
+            new_vocab.setdefault(a + b, len(new_vocab))
+        model["vocab"] = new_vocab
+        model["merges"] = [[a, b] for a, b in merge_list]
+        for tok in data.get("added_tokens", []):
+            tok["id"] = new_vocab[tok["content"]]
+        return _json.dumps(data, ensure_ascii=False)
+
+    def joins(merge_list: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
+        tok = Tokenizer.from_str(build(merge_list))
+        have = set(a + b for a, b in merge_list) | set(base)
+        out: list[tuple[str, str]] = []
+        seen: set = set()
+        missing = 0
+        for c, enc in zip(chars, tok.encode_batch(chars, add_special_tokens=False)):
+            pieces = enc.tokens
+            if len(pieces) <= 1:
+                continue
+            missing += 1
+            left = pieces[0]
+            for right in pieces[1:]:
+                if left + right not in have and (left, right) not in seen:
+                    out.append((left, right))
+                    seen.add((left, right))
+                left += right
+        return out, missing
+
+    extra, missing = joins(merges)
+    if not extra:
+        return tokenizer_json, 0
+    free = max(0, (target_size or 0) - len(base) - len(learned))
+    drop = max(0, len(extra) - free)
+    for _ in range(max_rounds):
+        if drop > len(merges):
+            raise CurateError(
+                f"vocab_size too small to make the {missing:,} missing required characters single tokens "
+                f"(raise --vocab-size or set --required-chars none)"
+            )
+        kept = merges[: len(merges) - drop]
+        extra, missing = joins(kept)
+        if len(extra) <= drop + free:
+            break
+        drop = len(extra) - free
+    else:
+        raise CurateError(f"could not fit the required characters into the vocabulary after {max_rounds} rounds")
+    # freed more ids than needed: give the surplus back to the first dropped merges, after the joins (so they
+    # cannot split a required character differently)
+    final = kept + extra + merges[len(kept) : len(kept) + max(0, drop + free - len(extra))]
+    still, _ = joins(final)
+    if still:
+        logger.warning(f"{len(still)} required-character merges did not apply; those characters stay split")
+    return build(final), missing
+
+
 def _train_hf(recipe: TokenizerRecipe, sample: TextSample, out_dir: Path, threads: int) -> dict:
     # read when tokenizers starts its thread pool (its first parallel call in this process)
     os.environ["RAYON_NUM_THREADS"] = str(threads)
@@ -185,6 +318,13 @@ def _train_hf(recipe: TokenizerRecipe, sample: TextSample, out_dir: Path, thread
     tok.train_from_iterator(sample.texts, trainer, length=len(sample.texts))
     info = {"train_s": time.perf_counter() - t0}
     sample.texts.clear()
+    if recipe.required_chars != "none":
+        from tokenizers import Tokenizer
+
+        fixed, info["required_chars_added"] = require_single_tokens(
+            tok.to_str(), recipe.required_char_string(), recipe.vocab_size - len(recipe.user_defined_symbols)
+        )
+        tok = Tokenizer.from_str(fixed)
     if recipe.user_defined_symbols:
         tok.add_tokens([AddedToken(s, special=False, normalized=False) for s in recipe.user_defined_symbols])
     tok.save(str(out_dir / "tokenizer.json"))
@@ -288,6 +428,14 @@ def train_tokenizer(
     )
     train_pos, heldout_pos = split_train_heldout(order, recipe.sample_bytes, recipe.heldout_bytes)
     sample_bytes = int(order.nbytes[train_pos].sum())
+    set_bytes = int(order.nbytes.sum())
+    heldout_bytes = int(order.nbytes[heldout_pos].sum())
+    if heldout_budget(order, recipe.heldout_bytes) < recipe.heldout_bytes:
+        note = (
+            f"held-out slice capped at {HELDOUT_MAX_SHARE:.0%} of the shard set's {set_bytes / 1e6:,.2f} MB: "
+            f"{heldout_bytes / 1e6:,.2f} MB instead of heldout_bytes {recipe.heldout_bytes:,}"
+        )
+        (console.print(note) if console else logger.info(note))
     estimate = estimate_memory_bytes(recipe, sample_bytes)
     avail = available_memory_bytes()
     msg = (
@@ -304,6 +452,7 @@ def train_tokenizer(
             f"estimated peak memory {estimate / 2**30:.1f} GiB exceeds {limit / 2**30:.1f} GiB; "
             f"lower sample_bytes to about {fits:,} (--sample-bytes)"
         )
+    check_sizes(recipe, shard_set, sample_bytes, len(train_pos), set_bytes, heldout_bytes)
 
     sample = read_sample(shard_set, order, np.sort(train_pos), progress=progress, label="reading training sample")
     heldout = read_sample(shard_set, order, np.sort(heldout_pos), progress=progress, label="reading held-out slice")
