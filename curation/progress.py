@@ -35,7 +35,17 @@ _PREFIX = "ingest-"
 
 
 def progress_dir(output) -> str:
-    return os.path.join(str(output), *PROGRESS_SUBDIR)
+    """``{output}/logs/progress``; for an object-store output a local folder named by the URL's sha256 under the
+    temp directory instead (a progress file is replaced every 2 s: one PUT per task every 2 s would cost requests
+    and leave objects behind). On a multi-machine cluster with remote output, only tasks on the driver's machine
+    show progress inside tasks; finished tasks are counted from the completion markers either way."""
+    if "://" not in str(output):
+        return os.path.join(str(output), *PROGRESS_SUBDIR)
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha256(str(output).encode()).hexdigest()[:32]
+    return os.path.join(tempfile.gettempdir(), "curate-progress", key)
 
 
 def unit_sizes(units, format: str, storage_lookup: bool = True) -> list[int | None]:
@@ -188,7 +198,10 @@ class RunProgress:
     looked up by the driver): estimated from the tasks that have started (their input bytes x tasks / started)."""
 
     def __init__(self, output: Path, phases, total_bytes: int | None):
-        self.output, self.phases = Path(output), phases
+        self.output, self.phases = str(output), phases
+        self.pdir = Path(progress_dir(self.output))
+        self.remote = "://" in self.output
+        self._done, self._done_at = 0, -1e9  # remote completion markers: one LIST per phase at most every 5 s
         self.tasks = sum(p.tasks for p in phases)
         self.ingest_tasks = phases[0].tasks if phases else 0
         self.total_bytes = total_bytes
@@ -197,8 +210,14 @@ class RunProgress:
 
     def _counts(self) -> tuple[int, int, int, int, int | None, bool]:
         """(tasks done, docs read, docs written, input bytes read, input bytes in total or None, still reading)."""
-        pdir = self.output.joinpath(*PROGRESS_SUBDIR)
-        done = sum(len(list((self.output / "logs" / p.name / "completions").glob("*"))) for p in self.phases)
+        pdir = self.pdir
+        if not self.remote or time.monotonic() - self._done_at > 5:
+            from curation import storage
+
+            self._done = sum(len(storage.glob(storage.join(self.output, "logs", p.name, "completions", "*")))
+                             for p in self.phases)
+            self._done_at = time.monotonic()
+        done = self._done
         states = list(read_task_progress(pdir).values())
         docs = sum(s.get("docs", 0) for s in states)
         read = sum(s.get("bytes", 0) for s in states)

@@ -123,7 +123,7 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
         roles = [("other",), ("stage", i)]
         seg += 1
     steps.append(ShardWriter(str(output), cfg.writer.max_shard_bytes, cfg.writer.compression,
-                             progress_dir=str(output / "logs" / "progress")))
+                             progress_dir=progress_dir(output)))
     roles.append(("writer",))
     phases.append(Phase(f"{len(phases):02d}_documents", steps, cfg.tasks, roles))
     return phases
@@ -194,7 +194,7 @@ def _prepare_output(output: Path, config_hash: str, fresh: bool, may_clear: bool
         for sub in ("kept", "removed", "logs", "ingest_errors", "work"):
             for tmp in (output / sub).rglob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
-    storage.makedirs(str(output / "logs" / "progress"))
+    os.makedirs(progress_dir(output), exist_ok=True)  # local even for an object-store output (curation/progress.py)
     write_text_atomic(marker, config_hash + "\n")
     return previous == config_hash
 

@@ -141,7 +141,7 @@ class ShardWriter(PipelineStep):
         self.progress_dir = progress_dir
 
     def _progress(self, rank: int, n: int) -> None:
-        if not self.progress_dir or storage.is_remote(self.progress_dir):
+        if not self.progress_dir:
             return  # progress files are for the local progress bar; not worth a PUT every 200 documents
         path = os.path.join(self.progress_dir, f"{rank:05d}")
         tmp = os.path.join(self.progress_dir, f".{rank:05d}.tmp")
