@@ -111,15 +111,31 @@ def test_recall_on_the_bundled_crawl(zh, web_zh_langid, crawl):
     assert {MANIFEST["pages"][u]["lang"] for u in removed} <= {"en", "ja", "ko"}
 
 
+def _mojibake_lead_re() -> re.Pattern:
+    """A character that UTF-8's lead byte of a CJK character (E3-E9, F0) becomes in one of the code pages ftfy's
+    repair tries, followed by another non-ASCII character: without one, the repair cannot produce a Han character."""
+    import ftfy.bad_codecs  # noqa: F401  registers the sloppy-windows-* codecs
+
+    from curation.normalize.chars import _HINT_CODEPAGES
+
+    leads = {bytes([b]).decode(cp, errors="ignore") for cp in _HINT_CODEPAGES for b in (*range(0xE3, 0xEA), 0xF0)}
+    return re.compile("[" + re.escape("".join(sorted(leads - {""}))) + "][^\x00-\x7f]")
+
+
+MOJIBAKE_LEAD = _mojibake_lead_re()
+
+
 def could_be_chinese(html: str) -> bool:
     """False when extract cannot return a single Han character from this HTML: none is in it after the mojibake repair
     extract does first and with character references (&#20013;) resolved. Such pages need no extraction to know that
-    langid will not keep them as Chinese (this keeps the test at a few seconds: 367 of 517 removed pages)."""
+    langid will not keep them as Chinese (465 of the 517 removed pages; the test then takes seconds, not minutes)."""
     import html as html_lib
 
     from curation.normalize.chars import fix_mojibake
 
-    return HAN.search(html_lib.unescape(fix_mojibake(html))) is not None
+    if MOJIBAKE_LEAD.search(html):
+        html = fix_mojibake(html)
+    return HAN.search(html_lib.unescape(html)) is not None
 
 
 def test_recall_on_every_shared_html_page(zh, web_zh_langid, shared_data):
@@ -139,7 +155,7 @@ def test_recall_on_every_shared_html_page(zh, web_zh_langid, shared_data):
     assert n == 710
     assert lost == []
     assert n_removed >= 500  # it does remove the non-Chinese majority (517 when written)
-    assert n_extracted >= 100  # pages with some Han text (language menus, Japanese) were checked the slow way
+    assert n_extracted >= 40  # pages with some Han text (language menus, Japanese) were checked the slow way (52)
 
 
 # --- reason codes ------------------------------------------------------------------------------------------------
