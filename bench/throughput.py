@@ -88,13 +88,15 @@ def peak_rss_mb() -> float:
     return round(kb / 1024, 1)
 
 
-def job_curate(work: Path, workers: int, out: Path, pipeline: str) -> dict:
+def job_curate(work: Path, workers: int, out: Path, pipeline: str, cfg_path: Path | None = None) -> dict:
+    """One curate run of ``bench/pipelines/<pipeline>.yaml`` (or of ``cfg_path``, a YAML already beside corpus/)."""
     sys.path.insert(0, str(REPO))
     from curation.config import load_pipeline
     from curation.runner import run_pipeline
 
-    cfg_path = work / f"{pipeline}.yaml"
-    shutil.copy(PIPELINES / f"{pipeline}.yaml", cfg_path)  # beside corpus/: the relative input glob resolves there
+    if cfg_path is None:
+        cfg_path = work / f"{pipeline}.yaml"
+        shutil.copy(PIPELINES / f"{pipeline}.yaml", cfg_path)  # beside corpus/: the relative input glob resolves there
     cfg = load_pipeline(cfg_path, output_override=str(out))
     t0 = time.perf_counter()
     res = run_pipeline(cfg, workers=workers, fresh=True, progress=False)
@@ -116,17 +118,24 @@ def run_job(job: str, work: Path, workers: int, tasks: int) -> dict:
     else:
         cmd = [sys.executable, str(REPO / "bench" / "datatrove_baseline.py"), str(work / "corpus"), str(out),
                "--tasks", str(tasks), "--workers", str(workers)]
+    res = run_measured(job, cmd, work)
+    res["workers"] = workers
+    shutil.rmtree(out, ignore_errors=True)
+    return res
+
+
+def run_measured(job: str, cmd: list[str], cwd: Path) -> dict:
+    """Run one benchmark job as a fresh process; its last stdout line (JSON) + process wall s, CPU s, load."""
     t0 = time.perf_counter()
     c0 = os.times()
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=work, check=False)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False)
     c1 = os.times()
     if r.returncode != 0:
         raise SystemExit(f"{job} failed:\n{r.stderr[-4000:]}")
     res = json.loads(r.stdout.strip().splitlines()[-1])
     # CPU seconds of the job's whole process tree (children are waited for): load-independent cost
     cpu = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
-    res.update(workers=workers, process_wall_s=time.perf_counter() - t0, cpu_s=cpu, load=os.getloadavg()[0])
-    shutil.rmtree(out, ignore_errors=True)
+    res.update(process_wall_s=time.perf_counter() - t0, cpu_s=cpu, load=os.getloadavg()[0])
     return res
 
 

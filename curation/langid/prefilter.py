@@ -140,7 +140,7 @@ class ScriptCounts:
 
     def letters(self) -> int:
         """Letters of any script: ASCII letters + code points from U+00C0 up outside NON_LETTER_RANGES."""
-        return self.ascii_letters + self._in(0x00C0, 0x110000) - self._sum(NON_LETTER_RANGES)
+        return self.ascii_letters + self._in(0x00C0, 0x110000) - self._sum(NON_LETTER_RANGES) - self._middle_dot
 
     def suspect(self) -> int:
         return self._sum(SUSPECT_RANGES)
