@@ -244,3 +244,24 @@ def test_storage_block_is_validated_with_file_and_line(tmp_path, capsys):
     n = next(i for i, line in enumerate(lines, 1) if "endpoint_ur" in line)
     assert f"{p}:{n}: storage.s3.endpoint_ur: unknown s3 option 'endpoint_ur' (did you mean 'endpoint_url'?)" in err
     assert "unknown storage protocol 'ftp2'" in err
+
+
+def test_verify_reads_a_shard_set_in_a_bucket(s3, runs, capsys):
+    from curation.cli import main
+
+    assert main(["verify", f"s3://{OUT_BUCKET}/web_zh"]) == 0
+    assert main(["verify", f"s3://{OUT_BUCKET}/web_zh/manifest.json"]) == 0
+    copy = f"{OUT_BUCKET}/verify_copy"
+    for key in s3.find(f"{OUT_BUCKET}/web_zh"):
+        if "/kept/" in key or "/removed/" in key or key.endswith("manifest.json"):
+            s3.copy(key, copy + key[len(f"{OUT_BUCKET}/web_zh"):])
+    shard = f"{copy}/kept/00001_0000.parquet"
+    data = bytearray(s3.cat_file(shard))
+    data[len(data) // 2] ^= 0x01
+    s3.pipe_file(shard, bytes(data))
+    s3.pipe_file(f"{copy}/kept/00009_0000.parquet", s3.cat_file(f"{copy}/kept/00000_0000.parquet"))
+    capsys.readouterr()
+    assert main(["verify", f"s3://{copy}"]) != 0
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "kept/00001_0000.parquet: sha256" in text and "kept/00009_0000.parquet: shard on disk but not in" in text
