@@ -426,11 +426,13 @@ def _check_storage(block: Any, errors: _Errors) -> dict[str, Any]:
     problems = storage.check_storage_block(block)
     for key_path, msg in problems:
         errors.add(("storage",) + key_path, msg)
-    if problems:
+    if not isinstance(block, dict):
         return {}
     import fsspec
 
     for proto, opts in block.items():
+        if any(kp[:1] == (proto,) for kp, _ in problems):
+            continue
         try:
             cls = fsspec.get_filesystem_class(proto)
         except (ImportError, ValueError) as e:

@@ -35,19 +35,21 @@ MANIFEST_KINDS = ("shard_set", "tokenized_set", "mixture")
 
 
 def read_manifest(path: str | Path, kinds: tuple[str, ...] = MANIFEST_KINDS, hint: str = "") -> tuple[Path, dict]:
-    """(absolute path, parsed manifest) of ``path`` or ``path/manifest.json``; CurateError naming the file when it is
+    """(absolute path, parsed manifest) of ``path`` or ``path/manifest.json`` (local, or a URL: ``s3://.../run`` or
+    ``s3://.../manifest.json``; then the path is a ``curation.storage.URL``); CurateError naming the file when it is
     missing, not JSON, of a kind outside ``kinds`` or of an unknown format_version. ``hint`` ends the not-found
     message (e.g. the command that writes it)."""
+    from curation import storage
     from curation.errors import CurateError
 
-    p = Path(path)
-    if p.is_dir():
+    p = storage.as_location(path)
+    if p.is_dir() if isinstance(p, Path) else not str(p).endswith(".json"):
         p = p / "manifest.json"
-    if not p.is_file():
+    if not storage.isfile(str(p)):
         what = f"{kinds[0].replace('_', '-')} manifest" if len(kinds) == 1 else "manifest"
         raise CurateError(f"{what} not found: {p}{hint}")
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(storage.read_text(str(p)))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CurateError(f"{p}: not a JSON manifest ({e})") from None
     kind = data.get("kind") if isinstance(data, dict) else type(data).__name__

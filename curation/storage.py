@@ -317,3 +317,33 @@ def check_storage_block(value: Any) -> list[tuple[tuple, str]]:
         elif not isinstance(opts, dict):
             problems.append(((proto,), f"'{proto}' must be a mapping of fsspec options, got {type(opts).__name__}"))
     return problems
+
+
+class local_copy:  # noqa: N801 - used like a function: ``with local_copy(path) as p:``
+    """A local path to read ``path`` from: the file itself when local, else a temporary download (same suffix),
+    deleted on exit. Downstream readers (verify, tokenize, mixtures) use it for memory-mapped or random-access reads
+    of one shard at a time, so disk, not memory, holds the copy."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self._tmp: str | None = None
+
+    def __enter__(self):
+        from pathlib import Path
+
+        if not is_remote(self.path):
+            return Path(self.path)
+        import tempfile
+
+        fd, self._tmp = tempfile.mkstemp(prefix="curate-", suffix=posixpath.splitext(self.path)[1])
+        os.close(fd)
+        fs, p = url_to_fs(self.path)
+        fs.get_file(p, self._tmp)
+        return Path(self._tmp)
+
+    def __exit__(self, *exc):
+        if self._tmp is not None:
+            try:
+                os.remove(self._tmp)
+            except FileNotFoundError:
+                pass

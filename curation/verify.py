@@ -8,6 +8,8 @@ kept and removed shard).
 Tokenized sets and mixtures: every listed file (shards, document index) is re-hashed and its rows, documents,
 characters and tokens re-counted where the manifest records them.
 Cost: one sequential read of every shard (sha256 at ~1 GB/s) plus a read of the text column for the counts.
+Object storage (``curate verify s3://bucket/run``): each shard is downloaded once to a temporary file (one shard at
+a time, deleted after its checks), then checked the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from curation import storage
 from curation.manifest import read_manifest, sha256_file
 
 
@@ -30,14 +33,18 @@ class VerifyReport:
 
 
 def _check_shard(root: Path, entry: dict, columns: list[str], report: VerifyReport) -> None:
+    report.checked += 1
+    if not storage.isfile(str(root / entry["path"])):
+        report.problems.append(f"{entry['path']}: missing")
+        return
+    with storage.local_copy(root / entry["path"]) as path:
+        _check_shard_file(path, entry, columns, report)
+
+
+def _check_shard_file(path: Path, entry: dict, columns: list[str], report: VerifyReport) -> None:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    path = root / entry["path"]
-    report.checked += 1
-    if not path.is_file():
-        report.problems.append(f"{entry['path']}: missing")
-        return
     if path.stat().st_size != entry["bytes"]:
         report.problems.append(f"{entry['path']}: size {path.stat().st_size} != manifest {entry['bytes']}")
     digest = sha256_file(path)
@@ -58,19 +65,20 @@ def _check_shard(root: Path, entry: dict, columns: list[str], report: VerifyRepo
         report.problems.append(f"{entry['path']}: {chars} characters != manifest {entry['num_chars']}")
 
 
-def _check_file(root: Path, entry: dict, report: VerifyReport) -> Path | None:
-    """Existence, size and sha256 of one listed file; its path when it can be read further."""
-    path = root / entry["path"]
+def _check_file(root: Path, entry: dict, report: VerifyReport, counts: dict) -> None:
+    """Existence, size and sha256 of one listed file, then ``_check_counts`` against ``counts`` (an object is read
+    from a temporary local copy)."""
     report.checked += 1
-    if not path.is_file():
+    if not storage.isfile(str(root / entry["path"])):
         report.problems.append(f"{entry['path']}: missing")
-        return None
-    if "bytes" in entry and path.stat().st_size != entry["bytes"]:
-        report.problems.append(f"{entry['path']}: size {path.stat().st_size} != manifest {entry['bytes']}")
-    digest = sha256_file(path)
-    if digest != entry["sha256"]:
-        report.problems.append(f"{entry['path']}: sha256 {digest[:16]}... != manifest {entry['sha256'][:16]}...")
-    return path
+        return
+    with storage.local_copy(root / entry["path"]) as path:
+        if "bytes" in entry and path.stat().st_size != entry["bytes"]:
+            report.problems.append(f"{entry['path']}: size {path.stat().st_size} != manifest {entry['bytes']}")
+        digest = sha256_file(path)
+        if digest != entry["sha256"]:
+            report.problems.append(f"{entry['path']}: sha256 {digest[:16]}... != manifest {entry['sha256'][:16]}...")
+        _check_counts(path, counts, report)
 
 
 def _check_counts(path: Path, entry: dict, report: VerifyReport) -> None:
@@ -105,15 +113,11 @@ def _check_counts(path: Path, entry: dict, report: VerifyReport) -> None:
 def _verify_derived(root: Path, manifest: dict, report: VerifyReport) -> None:
     """Tokenized sets and mixtures: every shard and the document index."""
     for entry in manifest.get("shards", []):
-        path = _check_file(root, entry, report)
-        if path is not None:
-            _check_counts(path, entry, report)
+        _check_file(root, entry, report, entry)
     index = manifest.get("doc_index") or (manifest.get("output") or {}).get("doc_index")
     if index:
-        path = _check_file(root, index, report)
-        if path is not None:
-            _check_counts(path, {k: v for k, v in index.items() if k != "num_docs"} | {"num_rows": index["num_docs"]},
-                          report)
+        _check_file(root, index, report,
+                    {k: v for k, v in index.items() if k != "num_docs"} | {"num_rows": index["num_docs"]})
     totals = manifest.get("totals", {})
     listed = sum(s.get("num_docs", 0) for s in manifest.get("shards", []))
     documents = manifest["kind"] == "mixture" and (manifest.get("output") or {}).get("format") == "documents"
@@ -141,9 +145,9 @@ def verify_manifest(manifest_path: str | Path) -> VerifyReport:
     # temporaries of a writer, not shards)
     listed = {s["path"] for s in manifest.get("shards", [])}
     listed |= {s["path"] for shards in manifest.get("removed", {}).values() for s in shards}
-    on_disk = sorted((root / "kept").glob("*.parquet")) + sorted((root / "removed").glob("*/*.parquet"))
+    on_disk = storage.glob(str(root / "kept" / "*.parquet")) + storage.glob(str(root / "removed" / "*" / "*.parquet"))
     for extra in on_disk:
-        rel = extra.relative_to(root).as_posix()
-        if rel not in listed and not extra.name.startswith("."):
+        rel = storage.relpath(extra, str(root))
+        if rel not in listed and not rel.rsplit("/", 1)[-1].startswith("."):
             report.problems.append(f"{rel}: shard on disk but not in the manifest")
     return report
