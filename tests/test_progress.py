@@ -99,3 +99,34 @@ def test_run_prints_results_on_stdout_and_progress_on_stderr(tmp_path):
 
     r = _cli(["run", str(p), "-w", "1", "--fresh", "--no-progress"], tmp_path)
     assert r.returncode == 0 and "progress:" not in r.stderr and "kept 40 documents" in r.stdout
+
+
+def test_terminal_shows_a_live_bar_and_plain_output_shows_lines(capsys):
+    import io
+    import threading
+
+    from rich.console import Console
+
+    class Run:  # the aggregate half-way through: 1 GB of 4 read at 2.5 MB/s
+        total_bytes = 4_000_000_000
+
+        def snapshot(self):
+            return P.Snapshot(1, 4, 5000, 1200, 1_000_000_000, 4_000_000_000, 400, 12.5, 2_500_000.0)
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=200)
+    stop = threading.Event()
+    th = P.start_display(Run(), stop, console, None)
+    stop.set()
+    th.join(timeout=10)
+    shown = buf.getvalue()
+    assert "25% of 4.0 GB" in shown and "5,000 docs (12/s) 2.50 MB/s" in shown and "ETA 20m00s" in shown
+    assert capsys.readouterr().err == ""  # the bar, not lines
+
+    stop = threading.Event()
+    th = P.start_display(Run(), stop, Console(file=io.StringIO(), force_terminal=False), 0.05)
+    threading.Event().wait(0.3)
+    stop.set()
+    th.join(timeout=10)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) >= 3 and all(ln.startswith("progress: 25% of 4.0 GB input") for ln in lines)

@@ -234,11 +234,11 @@ def test_remote_base_url_is_prefixed_and_not_looked_up(tmp_path, capsys):
     assert "s3://commoncrawl/crawl-data/CC-MAIN-2024-18" in capsys.readouterr().err
 
 
-def test_remote_paths_file_is_read_over_http(tmp_path):
-    mirror, rels = cc_mirror(tmp_path)
+@pytest.fixture
+def http_dir(tmp_path):
+    """(directory, its URL): a real HTTP server on 127.0.0.1 serving ``tmp_path / "served"``."""
     served = tmp_path / "served"
     served.mkdir()
-    (served / "wet.paths.gz").write_bytes((tmp_path / "wet.paths.gz").read_bytes())
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *a, **kw):
@@ -250,12 +250,34 @@ def test_remote_paths_file_is_read_over_http(tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/wet.paths.gz"
-        assert read_paths_file(url, str(mirror), max_files=2) == [str(mirror / r) for r in rels[:2]]
-        with pytest.raises(PathListError, match="missing.paths"):
-            read_paths_file(url.replace("wet.paths.gz", "missing.paths"), str(mirror))
+        yield served, f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+
+
+def test_remote_paths_file_is_read_over_http(tmp_path, http_dir):
+    served, url = http_dir
+    mirror, rels = cc_mirror(tmp_path)
+    (served / "wet.paths.gz").write_bytes((tmp_path / "wet.paths.gz").read_bytes())
+    assert read_paths_file(f"{url}/wet.paths.gz", str(mirror), max_files=2) == [str(mirror / r) for r in rels[:2]]
+    with pytest.raises(PathListError, match="missing.paths"):
+        read_paths_file(f"{url}/missing.paths", str(mirror))
+
+
+def test_wet_files_listed_by_a_remote_paths_file_are_read_over_http(tmp_path, http_dir):
+    from curation.runner import run_pipeline
+
+    served, url = http_dir
+    mirror, rels = cc_mirror(served)  # served/wet.paths.gz and served/mirror/crawl-data/...
+    p = wet_pipeline(tmp_path, f"  format: wet\n  paths_file: {url}/wet.paths.gz\n  base_url: {url}/mirror\n"
+                               f"  max_files: 2\n", "  []\n")
+    cfg = load_pipeline(p)
+    assert cfg.input_files == [f"{url}/mirror/{r}" for r in rels[:2]]
+    res = run_pipeline(cfg, workers=1, progress=False)
+    local, _ = run([mirror / r for r in rels[:2]])
+    kept = pq.read_table(tmp_path / "out" / "kept").to_pylist()
+    assert sorted((r["id"], r["text"]) for r in kept) == sorted((d.id, d.text) for d in local) and len(local) == 4
+    assert [i["path"] for i in res.manifest["inputs"]] == cfg.input_files
 
 
 def test_wet_files_are_whole_units_even_when_large(tmp_path):
