@@ -61,7 +61,9 @@ def stage() -> ExtractHtml:
 def test_registered_with_documented_params():
     assert get_stage("extract") is ExtractHtml
     params = stage_params(ExtractHtml)
-    assert {p.name for p in params} == {"favor", "include_tables", "include_comments", "max_html_chars", "fix_mojibake"}
+    assert {p.name for p in params} == {
+        "engine", "favor", "include_tables", "include_comments", "max_html_chars", "fix_mojibake"
+    }
     assert all(p.doc for p in params)
 
 
@@ -127,7 +129,9 @@ def test_broken_html_never_raises(stage, html):
 
 def test_reason_codes(stage):
     assert stage.filter(html_doc("")) == (False, "no_main_text")
-    assert stage.filter(html_doc("<<<>>>")) == (False, "extract_failed")
+    # nothing an HTML parser can build a document from: control characters only, a lone comment or declaration
+    for garbage in ("\x00\x01\x02\x03", "<!-- x -->", '<?xml version="1.0"?>'):
+        assert stage.filter(html_doc(garbage)) == (False, "extract_failed"), garbage
     no_text = "<html><head><title>空页面</title><script>var a = 1;</script></head><body><div></div></body></html>"
     assert stage.filter(html_doc(no_text)) == (False, "no_main_text")
     small = ExtractHtml(max_html_chars=100)
@@ -138,7 +142,7 @@ def test_run_counts_and_removes(stage):
     docs = [
         html_doc(page()),
         Document(text="已经是文本", id="t", metadata={"content_format": "text"}),
-        html_doc("<<<>>>"),
+        html_doc("\x00\x01\x02"),
     ]
     st = ExtractHtml()
     out = list(st.run(iter(docs)))

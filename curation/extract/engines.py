@@ -12,6 +12,7 @@ Heavy imports happen inside the functions so importing this module stays cheap.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ class Extracted:
 
     text: str
     title: str | None
+    mojibake_fixed: bool = False  # text nodes were repaired (dom.fix_tree_mojibake)
 
 
 def tidy_block(block: str) -> str:
@@ -77,27 +79,169 @@ def trafilatura_options(
     )
 
 
-def trafilatura_extract(html: str, options: Any) -> Extracted:
-    """Main text with trafilatura (``options`` from :func:`trafilatura_options`); title by trafilatura's
-    metadata heuristics (single ``<h1>``, then og/meta title, then ``<title>`` minus the site-name part).
+def trafilatura_extract(html: str, options: Any, fix_mojibake: bool = False) -> Extracted:
+    """Main text with trafilatura alone (``options`` from :func:`trafilatura_options`), on the tree of
+    :func:`curation.extract.dom.parse_html`; title by trafilatura's metadata heuristics (single ``<h1>``, then
+    og/meta title, then ``<title>`` minus the site-name part). The benchmark's "trafilatura only" rows.
 
     Raises ValueError when the HTML cannot be parsed into a tree at all.
     """
-    from trafilatura.core import bare_extraction
     from trafilatura.metadata import extract_title
-    from trafilatura.utils import load_html
+
+    from curation.extract.dom import fix_tree_mojibake, parse_html
+
+    tree = parse_html(html)
+    fixed = fix_mojibake and fix_tree_mojibake(tree) > 0
+    title = extract_title(tree)
+    return Extracted(_trafilatura_text(tree, options), tidy_title(title), fixed)
+
+
+def _trafilatura_text(tree: Any, options: Any) -> str:
+    from trafilatura.core import bare_extraction
     from trafilatura.xml import xmltotxt
 
-    tree = load_html(html)
-    if tree is None:
-        raise ValueError("unparsable HTML")
-    title = extract_title(tree)
-    doc = bare_extraction(tree, options=options)  # copies the tree before cleaning it
+    doc = bare_extraction(tree, options=options)  # works on its own copy of the tree
     if doc is None or doc.body is None:
-        return Extracted("", tidy_title(title))
-    blocks = (tidy_block(xmltotxt(el, False)) for el in doc.body)
-    text = BLOCK_SEP.join(b for b in blocks if b)
+        return ""
+    blocks = [b for el in doc.body if (b := tidy_block(xmltotxt(el, False)))]
     if options.comments and doc.commentsbody is not None:
-        comments = [c for el in doc.commentsbody if (c := tidy_block(xmltotxt(el, False)))]
-        text = BLOCK_SEP.join(b for b in (text, *comments) if b)
-    return Extracted(text.strip(), tidy_title(title))
+        blocks += [c for el in doc.commentsbody if (c := tidy_block(xmltotxt(el, False)))]
+    # trafilatura escapes "|" inside table cells as "\|"; dom.prune_layout already turned cell pipes into "｜"
+    return BLOCK_SEP.join(blocks).replace("\\|", "｜").strip()
+
+
+# Readability's text replaces trafilatura's when it is (almost) a part of it and still a fair share of it: then
+# trafilatura's extra text is, more often than not, what surrounds the same article (related lists, disclaimers,
+# editor lines, video-player labels). Measured (bench/EXTRACTORS.md), with the cut-offs varied 0.8-0.95 and
+# 0.2-0.5: Chinese articles +0.015 F1, Chinese news agreement +0.06, English articles +0.014; a smaller share means
+# readability picked one post of a thread or one section of a long page, where trafilatura's text is the better one.
+READABILITY_CONTAINED = 0.9
+READABILITY_MIN_SHARE = 0.3
+
+
+def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Extracted:
+    """The ``extract`` stage's engine: parse (:func:`dom.parse_html`), prune layout tables and navigation blocks
+    (:func:`dom.prune_layout`), run trafilatura and readability on the pruned tree, and keep readability's text
+    when it is contained in trafilatura's (:data:`READABILITY_CONTAINED` of its character bigrams) and at least
+    :data:`READABILITY_MIN_SHARE` of its size; otherwise trafilatura's. ``fix_mojibake``: repair double-encoded
+    UTF-8 in the tree's text first (:func:`dom.fix_tree_mojibake`).
+
+    Raises ValueError when the HTML cannot be parsed into a tree at all.
+    """
+    from trafilatura.metadata import extract_title
+
+    from curation.extract.dom import fix_tree_mojibake, parse_html, prune_layout
+
+    tree = parse_html(html)
+    fixed = fix_mojibake and fix_tree_mojibake(tree) > 0
+    title = extract_title(tree)
+    prune_layout(tree)
+    text = _trafilatura_text(tree, options)
+    other = readability_text(tree)  # after trafilatura: readability mutates the tree
+    if other and text and _contained(other, text) >= READABILITY_CONTAINED:
+        if _n_bigrams(other) >= READABILITY_MIN_SHARE * _n_bigrams(text):
+            text = other
+    return Extracted(text or other, tidy_title(title), fixed)
+
+
+def _bigrams(text: str) -> Counter:
+    t = _WS.sub("", text)
+    return Counter(t[i : i + 2] for i in range(len(t) - 1))
+
+
+def _n_bigrams(text: str) -> int:
+    return max(0, len(_WS.sub("", text)) - 1)
+
+
+def _contained(part: str, whole: str) -> float:
+    """Share of ``part``'s character bigrams (multiset) that also occur in ``whole``."""
+    a, b = _bigrams(part), _bigrams(whole)
+    n = sum(a.values())
+    return sum((a & b).values()) / n if n else 0.0
+
+
+_RENDER_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "blockquote", "pre",
+                  "section", "article", "header", "footer", "figure", "figcaption", "center", "form", "main"}
+_LINE_BREAKS = {"br", "li", "tr", "dt", "dd", "hr"}
+
+
+def readability_text(tree: Any) -> str:
+    """readability-lxml's main content of ``tree`` (mutated: hidden elements are dropped), as text in the module's
+    block convention; "" when readability finds nothing or fails on the page."""
+    import logging
+
+    import lxml.html
+
+    logging.getLogger("readability").setLevel(logging.CRITICAL)
+    try:
+        summary = _readability_class()(tree).summary(html_partial=True)
+        root = lxml.html.fragment_fromstring(summary, create_parent="div")
+    except Exception:  # noqa: BLE001  readability raises Unparseable and lxml errors on odd pages: no candidate
+        return ""
+    return render_text(root)
+
+
+_READABILITY: Any = None
+
+
+def _readability_class() -> Any:
+    """readability's ``Document`` minus its per-page ``lxml_html_clean`` pass (44% of readability's time on the
+    English bench pages, most of it rewriting javascript: links): the tree it gets here is already parsed without
+    comments and processing instructions, and ``dom.prune_layout`` removed scripts, styles and templates. Hidden
+    elements are still dropped, as readability does."""
+    global _READABILITY
+    if _READABILITY is None:
+        from copy import deepcopy
+
+        from readability import Document
+        from readability.readability import REGEXES
+
+        class _Readability(Document):
+            def _parse(self, input: Any) -> Any:  # noqa: A002  readability's signature
+                doc = deepcopy(input)  # summary() re-parses its input on a lenient retry: keep the input intact
+                for elem in doc.xpath("//*[@hidden]"):
+                    elem.drop_tree()
+                for elem in doc.xpath("//*[@style]"):
+                    if REGEXES["displayNoneRe"].search(elem.get("style")):
+                        elem.drop_tree()
+                self.encoding = "utf-8"
+                return doc
+
+        _READABILITY = _Readability
+    return _READABILITY
+
+
+def render_text(root: Any) -> str:
+    """Visible text of an element: block elements separated by a blank line, ``<br>``/list items/table rows by a
+    newline, table cells joined as ``| a | b |`` like trafilatura. Iterative (pages nest thousands deep)."""
+    from lxml import etree
+
+    parts: list[str] = []
+    skip = 0  # depth inside script/style
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in ("script", "style", "noscript", "template"):
+            skip += 1 if event == "start" else -1
+            if event == "end" and not skip and el is not root:
+                parts.append(el.tail or "")
+            continue
+        if skip:
+            continue
+        if event == "start":
+            if tag in _RENDER_BLOCKS:
+                parts.append("\x00")
+            elif tag in _LINE_BREAKS:
+                parts.append("\n")
+            elif tag in ("td", "th"):
+                parts.append(" | ")
+            if tag:
+                parts.append(el.text or "")
+        else:
+            if tag in _RENDER_BLOCKS:
+                parts.append("\x00")
+            elif tag == "tr":
+                parts.append(" |\n")
+            if el is not root:
+                parts.append(el.tail or "")
+    blocks = (tidy_block(b) for b in "".join(parts).split("\x00"))
+    return BLOCK_SEP.join(b for b in blocks if b)

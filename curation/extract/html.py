@@ -66,26 +66,32 @@ class ExtractHtml(CurateStage):
     """Turn raw HTML into main text with trafilatura; page title into metadata["title"].
 
     Args:
+        engine: "combined" (layout tables unwrapped, navigation blocks removed, trafilatura + readability-lxml, see
+            bench/EXTRACTORS.md) or "trafilatura" (trafilatura alone on the parsed page, the pre-2026-12 behaviour).
         favor: trafilatura mode: "recall" (best measured on Chinese pages, 2x faster), "balanced" or "precision".
         include_tables: keep the text of HTML tables (rows as "| a | b |" lines).
-        include_comments: append user comments/replies after the main text (useful for forum crawls).
+        include_comments: keep user comments/replies after the main text (forum threads; on by default).
         max_html_chars: remove documents whose HTML is longer than this (reason html_too_large).
         fix_mojibake: repair double-encoded UTF-8 (ftfy) in the HTML before extraction, where it is still repairable.
     """
 
     def __init__(
         self,
+        engine: Literal["combined", "trafilatura"] = "combined",
         favor: Literal["precision", "recall", "balanced"] = "recall",
         include_tables: bool = True,
-        include_comments: bool = False,
+        include_comments: bool = True,
         max_html_chars: int = 5_000_000,
         fix_mojibake: bool = True,
     ):
         super().__init__()
         if favor not in ("precision", "recall", "balanced"):
             raise ValueError(f"favor must be 'precision', 'recall' or 'balanced', got {favor!r}")
+        if engine not in ("combined", "trafilatura"):
+            raise ValueError(f"engine must be 'combined' or 'trafilatura', got {engine!r}")
         if max_html_chars <= 0:
             raise ValueError(f"max_html_chars must be positive, got {max_html_chars}")
+        self.engine = engine
         self.favor = favor
         self.include_tables = include_tables
         self.include_comments = include_comments
@@ -101,6 +107,7 @@ class ExtractHtml(CurateStage):
         # trafilatura logs every unparsable page at ERROR through stdlib logging (stderr in a worker); those pages
         # are counted here as extract_failed / extract_error.<type>, so its per-page messages are only noise.
         logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+        logging.getLogger("readability").setLevel(logging.CRITICAL)
 
         self._options = trafilatura_options(
             favor=self.favor,
@@ -120,20 +127,17 @@ class ExtractHtml(CurateStage):
             return False, "html_too_large"
         if not html.strip():
             return False, "no_main_text"
-        from curation.extract.engines import trafilatura_extract
+        from curation.extract.engines import combined_extract, trafilatura_extract
 
-        if self.fix_mojibake:
-            from curation.normalize.chars import fix_mojibake
+        extract = combined_extract if self.engine == "combined" else trafilatura_extract
 
-            fixed = fix_mojibake(html)
-            if fixed != html:
-                self.stat_update("mojibake_fixed")
-                html = fixed
         try:
-            result = trafilatura_extract(html, self._options)
+            result = extract(html, self._options, fix_mojibake=self.fix_mojibake)
         except Exception as e:  # noqa: BLE001  per-document failure: counted with its type, never raised
             self.stat_update(f"extract_error.{type(e).__name__}")
             return False, "extract_failed"
+        if result.mojibake_fixed:
+            self.stat_update("mojibake_fixed")
         if not result.text:
             return False, "no_main_text"
         doc.text = result.text
