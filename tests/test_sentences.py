@@ -178,3 +178,35 @@ def test_stage(output):
     json.dumps(doc.metadata)
     with pytest.raises(ValueError):
         Sentences(output="spans")
+
+
+# --------------------------------------------------------------------------- UD-style gold (tests/data/sentences_gold.md)
+
+
+def _gold_scores():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "sentences.py"
+    spec = importlib.util.spec_from_file_location("bench_sentences", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod, mod.results()
+
+
+def test_gold_file_is_well_formed():
+    mod, _ = _gold_scores()
+    records = mod.load_gold()
+    assert len({r["id"] for r in records}) == len(records) == 111
+    assert {r["variety"] for r in records} == {"zhs", "zht", "zhhk", "yue"}
+    assert all(r["sentences"] and all(r["sentences"]) and r["licence"] for r in records)
+    assert sum(len(mod.gold_boundaries(r)[1]) for r in records) == 297
+
+
+@pytest.mark.parametrize("variety", ["zhs", "zht", "zhhk", "yue"])
+def test_at_least_as_good_as_naive_split_on_ud_style_gold(variety):
+    """Issue 15 acceptance: boundary F1 of the default stage >= a naive [。！？] split, in every variety."""
+    _, res = _gold_scores()
+    by_sys = res[(variety, "all")]
+    assert by_sys["stage (defaults)"]["f1"] >= by_sys["naive [。！？]"]["f1"]
+    assert by_sys["stage (defaults)"]["f1"] > 0.95

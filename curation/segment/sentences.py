@@ -19,7 +19,8 @@ Rules of ``split_sentences`` (one engine for Chinese, English and mixed text; ``
      split 11 (not ``挑战……anomie``: rule 6, a lower-case Latin word follows); of the 7 that do not, 4 stay
      inside (the exceptions) and 3 omissions are split (``巫姑……十巫从此升降``, ``汉时……爰延``, ``龙马……」和``).
      A naive ``[。！？]`` split misses all 12.
-3. Closing quotes and brackets right after a terminator belong to the sentence: ``」』”’）》)]】〕"'``.
+3. Closing quotes and brackets right after a terminator belong to the sentence: ``」』”’）》)]】〕"'``; when a
+   comma follows them, the sentence goes on (``“……人参哪！’”，张居正过度使用``).
 4. Quotes: a terminator inside ``“…”``, ``「…」``, ``『…』``, ``‘…’`` ends a sentence (``“你好。我是小王。”`` is two),
    but when the closing quotes attached to it leave an outer quote open, it does not
    (``“他说：‘我不去。’然后走了。”`` is one sentence).
@@ -30,7 +31,8 @@ Rules of ``split_sentences`` (one engine for Chinese, English and mixed text; ``
    than ``MAX_BRACKET_CHARS`` (300) are not protected either.
 6. ASCII ``.``: ends a sentence only if followed by the end of the line, or by whitespace and then an upper-case
    letter, a CJK character or an opening quote/bracket, or directly by a CJK character (``用Python.然后``); never
-   between digits or letters (``3.14``, ``v1.2.3``, ``example.com``, ``e.g``), nor after an abbreviation from
+   between digits or letters (``3.14``, ``v1.2.3``, ``example.com``, ``e.g``), nor after a list number of one or
+   two digits before a CJK character (``2.战国无双``, ``系列1.由于``), nor after an abbreviation from
    ``ABBREVIATIONS`` (``Mr.``, ``Dr.``, ``Jan.``, ``No.``), a single letter (``J. K. Rowling``) or a dotted
    abbreviation (``U.S.``, ``p.m.``). ``...`` follows the same rule. ASCII ``!`` and ``?`` end a sentence unless a
    letter or digit follows directly (``Yahoo!Japan``); an ellipsis followed by a space and a lower-case letter
@@ -131,6 +133,7 @@ _MARKS = re.compile(
     + "]"
 )
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_ENUMERATOR = re.compile(r"(?:^|[^\w.])\d{1,2}\.$|(?<=[\u3400-\u9fff])\d{1,2}\.$")
 _DOTTED = re.compile(r"(?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2}\.?")
 _NEXT = re.compile(r"\s*(.?)")
 _LINE = re.compile(r"[^\n]+")
@@ -197,6 +200,8 @@ def _latin_boundary(line: str, core: str, start: int, end: int) -> bool:
     if not after:
         return True
     if _CJK_CHAR.match(after):
+        if core == "." and _ENUMERATOR.search(line, 0, end):
+            return False  # a list number: 2.战国无双, 系列1.由于 (lists whose line breaks extraction lost)
         return True  # 用Python.然后
     if after.isalnum():
         return False  # 3.14, example.com, e.g, Yahoo!Japan
@@ -238,6 +243,8 @@ def split_sentences(text: str, semicolon: bool = False, ellipsis: bool = True) -
                 continue  # inside a URL, or inside brackets that the attached closers do not leave
             if e > core_end and 0 < info.depth(e) < info.depth(core_end):
                 continue  # the closers end an inner quote inside a still open one: “他说：‘我不去。’然后……”
+            if line[e : e + 1] in "，、,":
+                continue  # the sentence goes on after a quoted exclamation: “……人参哪！’”，张居正过度使用
             if any(ch in strong for ch in core):
                 pass
             elif all(ch in ELLIPSES for ch in core):

@@ -94,6 +94,9 @@ def order_documents(
         del table
         if progress:
             progress.advance(task)
+    if not keys:  # a shard set without shards (every document removed upstream)
+        keys, shards = [np.zeros(0, np.uint64)], [np.zeros(0, np.int32)]
+        rows, nbytes = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     key = np.concatenate(keys)
     # ties (same id twice) fall back to shard order: stable sort
     order = np.argsort(key, kind="stable")

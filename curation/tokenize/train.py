@@ -67,34 +67,40 @@ def estimate_memory_bytes(recipe: TokenizerRecipe, sample_bytes: int) -> int:
 MIN_SAMPLE_BYTES_PER_LEARNED_ID = 100
 
 
-def check_sizes(recipe: TokenizerRecipe, shard_set: ShardSet, sample_bytes: int, n_docs: int, set_bytes: int,
-                heldout_bytes: int) -> None:
+def check_sizes(
+    recipe: TokenizerRecipe, shard_set: ShardSet, sample_bytes: int, n_docs: int, set_bytes: int, heldout_bytes: int
+) -> None:
     """Fail before training, naming what is too small and the flag to change (CurateError)."""
-    where = f"shard set {shard_set.manifest_path}"
     if set_bytes == 0 or n_docs == 0:
-        raise CurateError(f"{where} has no text to train on ({n_docs} documents, {set_bytes} bytes)")
+        raise CurateError(
+            f"shard set {shard_set.manifest_path} has no text to train on ({n_docs} documents, {set_bytes} bytes)"
+        )
     fixed = recipe.alphabet_size()
     learned = recipe.vocab_size - fixed
     need = learned * MIN_SAMPLE_BYTES_PER_LEARNED_ID
     if sample_bytes >= need:
         return
     fits = fixed + sample_bytes // MIN_SAMPLE_BYTES_PER_LEARNED_ID
+    required = recipe.required_char_string()
+    fixed_what = "control tokens, user symbols, 256 bytes" + (
+        f", {len(required):,} required characters" if required else ""
+    )
     msg = (
         f"training text too small for vocab_size {recipe.vocab_size:,}: {sample_bytes / 1e6:.2f} MB in "
-        f"{n_docs:,} documents, but {recipe.vocab_size:,} ids - {fixed:,} fixed (control tokens, user symbols, "
-        f"256 bytes" + (f", {len(recipe.required_char_string()):,} required characters" if recipe.required_chars != "none" else "")
-        + f") = {learned:,} learned ids need at least {need / 1e6:.2f} MB ({MIN_SAMPLE_BYTES_PER_LEARNED_ID} bytes "
-        f"of text per learned id). "
+        f"{n_docs:,} documents, but {recipe.vocab_size:,} ids - {fixed:,} fixed ({fixed_what}) = {learned:,} "
+        f"learned ids need at least {need / 1e6:.2f} MB ({MIN_SAMPLE_BYTES_PER_LEARNED_ID} bytes of text per "
+        f"learned id). "
     )
     if set_bytes - heldout_bytes > sample_bytes:
-        msg += f"Raise --sample-bytes to at least {need:,} (sample_bytes: {recipe.sample_bytes:,}), or lower --vocab-size."
+        msg += (
+            f"Raise --sample-bytes to at least {need:,} (sample_bytes: {recipe.sample_bytes:,}), "
+            "or lower --vocab-size."
+        )
     elif fits > fixed + 100:
         msg += f"Lower --vocab-size to at most {fits:,}, or train on a larger shard set."
     else:
-        msg += (
-            f"The set is too small for any vocabulary beyond the fixed ids: train on a larger shard set"
-            + (" or set --required-chars none" if recipe.required_chars != "none" else "")
-            + "."
+        msg += "The set is too small for any vocabulary beyond the fixed ids: train on a larger shard set" + (
+            " or set --required-chars none." if required else "."
         )
     raise CurateError(msg)
 
@@ -232,19 +238,20 @@ def require_single_tokens(
     """Make every character of `chars` one token of a trained byte-level BPE, keeping the vocabulary size.
 
     HF `BpeTrainer` has no `required_chars`: a rare character stays 2-4 byte-level tokens. For each missing
-    character, merges joining the pieces it encodes to today (left to right) are appended to the merge list;
-    as they come last they fire only after every learned merge, so no other text encodes differently. The new
-    ids are freed by first dropping as many last-learned merges (the rarest pairs; a merge's output is only used
-    by later merges, so dropping a suffix keeps the list consistent); ids the trainer left unused (it stops early
-    when no pair occurs `min_frequency` times) below `target_size` are used first. Dropping can change how a missing character
-    splits, so this repeats until the freed ids cover the new ones (1-2 rounds in practice). Ids are renumbered
-    in merge order after the control tokens and the 256 bytes. Returns (tokenizer JSON, characters added).
+    character, merges joining the pieces it encodes to today (left to right) are appended to the merge list; coming
+    last, they fire only after every learned merge and change nothing but the split of those characters. Their ids
+    come first from ids the trainer left unused below `target_size` (it stops early when no pair occurs
+    `min_frequency` times), then from dropping as many last-learned merges (the rarest pairs; a merge's output is
+    only used by later merges, so dropping a suffix keeps the list consistent). Dropping can change how a missing
+    character splits, so this repeats until the freed ids cover the new ones (1-2 rounds in practice). Ids are
+    renumbered in merge order after the control tokens and the 256 bytes. Returns (tokenizer JSON, characters
+    that were not single tokens).
     """
-    import json as _json
+    import json
 
     from tokenizers import Tokenizer
 
-    data = _json.loads(tokenizer_json)
+    data = json.loads(tokenizer_json)
     model = data["model"]
     vocab: dict[str, int] = model["vocab"]
     merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]]
@@ -260,7 +267,7 @@ def require_single_tokens(
         model["merges"] = [[a, b] for a, b in merge_list]
         for tok in data.get("added_tokens", []):
             tok["id"] = new_vocab[tok["content"]]
-        return _json.dumps(data, ensure_ascii=False)
+        return json.dumps(data, ensure_ascii=False)
 
     def joins(merge_list: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
         tok = Tokenizer.from_str(build(merge_list))
