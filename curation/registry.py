@@ -31,6 +31,7 @@ STAGE_MODULES: dict[str, str] = {
     "classifier": "curation.filter.classifier",
     "pii": "curation.filter.pii",
     "perplexity": "curation.filter.perplexity",
+    "decontaminate": "curation.filter.decontaminate",
     "exact_dedup": "curation.dedup.exact_dedup",
     "minhash_dedup": "curation.dedup.minhash_dedup",
     "sentences": "curation.segment.sentences",

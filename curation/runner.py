@@ -105,6 +105,10 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
     seg = 0
     for i, (spec, (key, _)) in enumerate(zip(cfg.stages, stage_dir_keys(cfg))):
         stage = registry.get_stage(spec.stage_id)(**spec.params)
+        prepare = getattr(stage, "prepare_pass", None)  # a one-task pass (decontaminate's index) before the documents
+        if callable(prepare):
+            p = prepare(str(output / "work" / key))
+            phases.append(Phase(f"{len(phases):02d}_{key}.{p.name}", [p.step], 1, [("pass", i)]))
         if not _is_composite(stage):
             stage.exclusion_writer = removed_sink(key)
             steps.append(stage)
