@@ -9,9 +9,9 @@ compressed offset of the last record for WARC/WET (exact for per-record gzip and
 are written), the sum of record sizes otherwise (exact for plain JSONL up to JSON syntax; whole-file gzip WARC,
 compressed JSONL and Parquet count decompressed bytes against a compressed size, so the position is capped at the
 unit's size and the ETA is optimistic for them).
-Driver: ``RunProgress`` sums the files (every 0.5 s for the bar, every line otherwise) into documents/s and MB/s since the run started and
-an ETA = bytes still to read / MB/s. Shown as a rich bar on a terminal, as a plain line on stderr every
-``--progress-every`` seconds (default 15) otherwise, so logs of batch jobs show the same numbers.
+Driver: ``RunProgress`` sums the files (every 0.5 s for the bar, at every line otherwise) into documents/s and MB/s
+since the run started and an ETA = bytes still to read / MB/s. Shown as a rich bar on a terminal, as a plain line
+on stderr every ``--progress-every`` seconds (default 15) otherwise, so logs of batch jobs show the same numbers.
 
 Cost per record: one ``time.monotonic()`` call and a few additions. Measured with ``bench/progress_overhead.py``
 (20,000 WET records, 5 alternating runs, shared 2-core machine at load ~7): 0.47 us per ``TaskProgress.record``

@@ -108,7 +108,8 @@ class Ingest(PipelineStep):
         terms: free-text terms of use of this input -> metadata "terms" (omitted when null)
         split_bytes: uncompressed JSONL and Parquet files larger than this are read as up to
             ceil(size / split_bytes) work units (line / row-group ranges, one task each with tasks: auto), so a
-            kill redoes at most one unit per task; 0 never splits. Compressed files and WARC/ARC are always whole
+            kill redoes at most one unit per task; 0 never splits. Compressed files, WARC/ARC/WET files and remote
+            files are always whole
     """
 
     type = "curate"

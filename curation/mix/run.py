@@ -157,8 +157,10 @@ def run_mixture(
     src.save_measure_cache(cfg, data)
     manifest = mix_and_write(cfg, data, plan, encoder, timings={"measure_s": t_measure, "plan_s": t_plan - t_measure})
     wall = time.perf_counter() - t0
-    if console:
-        print_summary(manifest, console, wall, cfg.output)
+    if console:  # results on stdout (`curate run mix.yaml | tail` shows them), the log stays on stderr
+        from rich.console import Console
+
+        print_summary(manifest, Console(highlight=False, width=console.width), wall, cfg.output)
     check_caps(manifest)
     return 0
 
