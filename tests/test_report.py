@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -136,10 +135,7 @@ def html_cells(page: str) -> _Cells:
 
 
 def test_shard_set_report_equals_manifest_stats_and_shards(shard_set, tmp_path):
-    t0 = time.perf_counter()
-    rep, md, page = report(shard_set, tmp_path / "r")
-    seconds = time.perf_counter() - t0
-    assert seconds < 10, f"report took {seconds:.1f} s on the sample crawl"
+    rep, md, page = report(shard_set, tmp_path / "r")  # speed: bench/RESULTS.md, never a timed unit test
     m = json.loads(shard_set.read_text())
     stats = json.loads((shard_set.parent / "stats.json").read_text())
     assert rep["manifest_kind"] == "shard_set"
@@ -407,9 +403,7 @@ def fake_mixture(shard_set: Path, root: Path) -> Path:
 
 def test_mixture_report_equals_the_mixture_manifest(shard_set, tmp_path):
     mix = fake_mixture(shard_set, tmp_path)
-    t0 = time.perf_counter()
     rep, md, page = report(mix, tmp_path / "r")
-    assert time.perf_counter() - t0 < 10
     m = json.loads(mix.read_text())
     assert rep["manifest_kind"] == "mixture" and rep["totals"] == m["totals"]
     for got, want in zip(rep["sources"], m["sources"], strict=True):
@@ -526,9 +520,7 @@ def test_report_on_a_real_mixture(shared_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the mixture's sources and tokenizer are written under out/ of the cwd
     assert main(["run", str(REPO / "pipelines" / "mix_cpt.yaml"), "-o", "mix", "--no-progress"]) == 0
     mix = tmp_path / "mix" / "manifest.json"
-    t0 = time.perf_counter()
     rep, md, page = report(mix, tmp_path / "r")
-    assert time.perf_counter() - t0 < 10
     m = json.loads(mix.read_text())
     assert rep["totals"] == m["totals"] and rep["compute"]["tokens"] == m["totals"]["num_tokens"]
     for got, want in zip(rep["sources"], m["sources"], strict=True):
