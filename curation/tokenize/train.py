@@ -13,7 +13,9 @@ memory estimate, train with the library, convert / save, check on the held-out s
 
 Cost (2 cores, a 151 MB sample of Chinese technical prose with English and code, 32k ids; bench/TOKENIZE.md):
 sentencepiece BPE ~40 s and 3.7 GB peak, hf BPE ~250 s and 6.8 GB; sentencepiece unigram took 7 min for 30 MB.
-Our steps around the library call (sampling, tokenizer.json, held-out checks, card) add ~2-3 s.
+Our steps around the library call (sampling, tokenizer.json, held-out checks, card) add ~2-3 s; sentencepiece's
+size check counts the sample's characters (np.bincount over its first 16M characters) for ~1 s more.
+Required characters (`required_chars`): sentencepiece's own option; hf: `require_single_tokens` after training.
 """
 
 from __future__ import annotations
