@@ -1,8 +1,8 @@
 """Common-hanzi coverage and out-of-domain compression of corpus_zh-trained tokenizers, before/after required_chars.
 
 For each backend the recipe `tokenizer/zh_32k_{spm,hf}_bpe.yaml` is trained on corpus_zh (Chinese technical prose,
-the acceptance corpus of bench/TOKENIZE.md) twice, with `required_chars: none` ("before") and `common_3500`
-("after"), and each tokenizer is measured with `curate tokenizer eval`'s own code on:
+the acceptance corpus of bench/TOKENIZE.md) with `required_chars: none` ("before"), `common_3500` ("after") and,
+for sentencepiece, `tongyong_8105`, and each tokenizer is measured with `curate tokenizer eval`'s own code on:
 - in-domain: the held-out end of corpus_zh (the tokenizer's own held-out slice first);
 - out-of-domain: news articles (html_zh_news, the main text GeneralNewsExtractor found in the article pages),
   news headlines (FewCLUE tnews), encyclopedia prose (prose_zh_wiki), Cantonese (yue).
@@ -99,7 +99,7 @@ def main() -> None:
     rows = []
     for backend in args.backend:
         recipe_path = REPO / "tokenizer" / ("zh_32k_spm_bpe.yaml" if backend == "sentencepiece" else "zh_32k_hf_bpe.yaml")
-        variants = ["none", "common_3500"] if backend == "sentencepiece" else ["none"]
+        variants = ["none", "common_3500", "tongyong_8105"] if backend == "sentencepiece" else ["none"]
         for req in variants:
             out = work / f"tok_{backend}_{req}"
             if not (out / "tokenizer_card.json").is_file():

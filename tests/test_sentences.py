@@ -29,6 +29,11 @@ def sents(text):
         # nested quotes: the inner quote closes inside the outer one -> no break
         ("“他说：‘我不去。’然后走了。”她补充道。", ["“他说：‘我不去。’然后走了。”", "她补充道。"]),
         ("他问：“你说‘明天见。’是什么意思？”我没回答。", ["他问：“你说‘明天见。’是什么意思？”", "我没回答。"]),
+        # a comma after the closing quote: the sentence goes on (real zh-Wikipedia, DEV_594)
+        ("小声嘀咕道：‘……都胜过千年老人参哪！’”，张居正过度使用。然后呢？", ["小声嘀咕道：‘……都胜过千年老人参哪！’”，张居正过度使用。", "然后呢？"]),
+        ("“你好！”，他说。", ["“你好！”，他说。"]),
+        # list numbers glued to the text (line breaks lost in extraction) are not sentence ends
+        ("从猛将传开始。2.战国无双编年史。请至系列1.由于他去世。", ["从猛将传开始。", "2.战国无双编年史。", "请至系列1.由于他去世。"]),
         # ellipses
         ("我想……算了。明天再说吧……好吗？", ["我想……", "算了。", "明天再说吧……", "好吗？"]),
         ("他沉默了⋯⋯很久。", ["他沉默了⋯⋯", "很久。"]),

@@ -47,19 +47,38 @@ def small_set(tmp_path_factory):
     return make_shard_set(root / "set", [make_texts(60, 1), make_texts(50, 2), make_texts(40, 3)])
 
 
+@pytest.fixture(scope="module")
+def real_set(tmp_path_factory):
+    """Real text shipped with the tests: the 111 documents of tests/data/sentences_gold.jsonl (zh-Wikipedia,
+    news, Cantonese; ~80 KB), in 3 shards."""
+    from pathlib import Path
+
+    gold = Path(__file__).parent / "data" / "sentences_gold.jsonl"
+    texts = ["".join(json.loads(x)["sentences"]) for x in gold.read_text(encoding="utf-8").splitlines()]
+    return make_shard_set(tmp_path_factory.mktemp("real") / "set", [texts[0::3], texts[1::3], texts[2::3]]), texts
+
+
 @pytest.mark.parametrize("backend", ["sentencepiece", "hf"])
-def test_required_chars_are_single_tokens_in_every_client(backend, small_set, tmp_path):
+def test_required_chars_are_single_tokens_in_every_client(backend, real_set, tmp_path):
     from tokenizers import Tokenizer
 
     from curation.tokenize.encoders import load_encoder
     from curation.tokenize.train import train_tokenizer
 
-    seen = set("".join(make_texts(150)))
-    absent = [c for c in COMMON_HANZI_3500 if c not in seen]
-    assert len(absent) > 3400  # the test is about characters the sample never shows
-    vocab = 3500 + 262 + 300  # 300 learned ids: the size check wants >= 30 KB of training text
+    manifest, texts = real_set
+    absent = set(COMMON_HANZI_3500) - set("".join(texts))
+    assert len(absent) > 1500  # the test is about characters the sample never shows
+    from curation.tokenize.train import spm_alphabet_size
+
+    # the sample's own characters (names, Traditional and Cantonese forms) join the 3,500 in the alphabet
+    alphabet = spm_alphabet_size(recipe("sentencepiece", vocab_size=8000, required_chars="common_3500"), texts)
+    assert alphabet > 3500 + 262 + 500
+    if backend == "hf":  # byte-level: 256 bytes, the 3,500 characters and their 295 two-byte prefixes
+        alphabet = recipe("hf", vocab_size=8000, required_chars="common_3500").alphabet_size()
+        assert alphabet == 4 + 256 + 3500 + 295
+    vocab = alphabet + 200  # 200 learned ids: the size check wants >= 20 KB of training text
     out = tmp_path / backend
-    card = train_tokenizer(recipe(backend, vocab_size=vocab, required_chars="common_3500"), small_set, out, threads=1)
+    card = train_tokenizer(recipe(backend, vocab_size=vocab, required_chars="common_3500"), manifest, out, threads=1)
     assert card["vocab_size"] == vocab and card["parameters"]["required_chars"] == "common_3500"
     assert card["heldout"]["roundtrip_ok_docs"] == card["heldout"]["docs"] > 0
     engines = ["sentencepiece", "hf"] if backend == "sentencepiece" else ["hf"]
@@ -68,7 +87,7 @@ def test_required_chars_are_single_tokens_in_every_client(backend, small_set, tm
         ids = enc.encode(list(COMMON_HANZI_3500))
         assert all(len(x) == 1 for x in ids), engine
         assert len({x[0] for x in ids}) == 3500
-        text = "新年快乐，恭贺新禧！" + COMMON_HANZI_3500[::7]
+        text = "新年快乐，恭贺新年！" + COMMON_HANZI_3500[::7]
         assert enc.decode(enc.encode([text])[0]) == text
     tok = Tokenizer.from_file(str(out / "tokenizer.json"))
     assert tok.get_vocab_size() == vocab and tok.token_to_id("<|endoftext|>") == 2
@@ -118,11 +137,21 @@ def test_small_shard_set_fails_clearly_before_training(tmp_path):
     assert 3762 < fits < 4200  # 3,762 fixed ids + ~10 KB of training text / 100 bytes per learned id
 
 
+def test_sentencepiece_alphabet_of_the_sample_is_checked_before_training(real_set, tmp_path):
+    """Real text brings its own rare characters: vocab_size must exceed required + sample characters."""
+    from curation.tokenize.train import train_tokenizer
+
+    manifest, _ = real_set
+    with pytest.raises(CurateError, match=r"vocab_size 4,062 leaves no learned ids: the alphabet alone is 4,\d\d\d"):
+        train_tokenizer(recipe("sentencepiece", vocab_size=4062, required_chars="common_3500"), manifest,
+                        tmp_path / "o", threads=1)
+
+
 def test_sample_budget_is_named_when_it_is_the_limit(tmp_path):
     from curation.tokenize.train import train_tokenizer
 
     manifest = make_shard_set(tmp_path / "set", [make_texts(150)])
-    with pytest.raises(CurateError, match=r"Raise --sample-bytes to at least 53,800 \(sample_bytes: 5,000\)"):
+    with pytest.raises(CurateError, match=r"Raise --sample-bytes to at least [\d,]+ \(sample_bytes: 5,000\)"):
         train_tokenizer(recipe("sentencepiece", vocab_size=800, sample_bytes=5_000), manifest, tmp_path / "o")
 
 

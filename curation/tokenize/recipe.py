@@ -142,8 +142,13 @@ class TokenizerRecipe:
         return required_chars(self.required_chars)
 
     def alphabet_size(self) -> int:
-        """Ids fixed before any merge is learned: control tokens, user symbols, 256 bytes, required characters."""
-        return len(self.control_tokens()) + len(self.user_defined_symbols) + 256 + len(self.required_char_string())
+        """Ids fixed before any merge is learned: control tokens, user symbols, 256 bytes, required characters
+        (hf, byte-level: also the byte prefixes that build them, e.g. 295 two-byte prefixes for common_3500)."""
+        required = self.required_char_string()
+        n = len(self.control_tokens()) + len(self.user_defined_symbols) + 256 + len(required)
+        if self.backend == "hf":
+            n += len({c.encode()[:k] for c in required for k in range(2, len(c.encode()))})
+        return n
 
     def control_tokens(self) -> list[str]:
         """Control tokens in id order: unk, bos, eos, pad, then `special_tokens`."""

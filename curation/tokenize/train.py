@@ -13,12 +13,15 @@ memory estimate, train with the library, convert / save, check on the held-out s
 
 Cost (2 cores, a 151 MB sample of Chinese technical prose with English and code, 32k ids; bench/TOKENIZE.md):
 sentencepiece BPE ~40 s and 3.7 GB peak, hf BPE ~250 s and 6.8 GB; sentencepiece unigram took 7 min for 30 MB.
-Our steps around the library call (sampling, tokenizer.json, held-out checks, card) add ~2-3 s.
+Our steps around the library call (sampling, tokenizer.json, held-out checks, card) add ~2-3 s; sentencepiece's
+size check counts the sample's characters (np.bincount over its first 16M characters) for ~1 s more.
+Required characters (`required_chars`): sentencepiece's own option; hf: `require_single_tokens` after training.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import time
 from pathlib import Path
@@ -67,15 +70,49 @@ def estimate_memory_bytes(recipe: TokenizerRecipe, sample_bytes: int) -> int:
 MIN_SAMPLE_BYTES_PER_LEARNED_ID = 100
 
 
+def spm_alphabet_size(recipe: TokenizerRecipe, texts: list[str], max_chars: int = 16 * 2**20) -> int:
+    """Fixed sentencepiece ids: control tokens, user symbols, 256 bytes and the characters it keeps, i.e. the
+    required ones plus the most frequent covering `character_coverage` of the sample (SentencePiece's rule).
+
+    Counted on the first `max_chars` characters (code points through np.bincount: ~0.1 s per 10M characters;
+    the set of frequent characters is stable long before that)."""
+    counts = np.zeros(0x110000, dtype=np.int64)
+    seen = 0
+    for i in range(0, len(texts), 256):
+        chunk = "".join(texts[i : i + 256]).replace("\n", "").replace(" ", "")
+        counts += np.bincount(np.frombuffer(chunk.encode("utf-32-le"), dtype=np.uint32), minlength=0x110000)
+        seen += len(chunk)
+        if seen >= max_chars:
+            break
+    freq = np.sort(counts[counts > 0])[::-1]
+    kept = int(np.searchsorted(np.cumsum(freq), recipe.character_coverage * freq.sum(), side="left")) + 1
+    top = set(map(chr, np.argsort(counts)[::-1][: min(kept, len(freq))].tolist()))
+    chars = top | set(recipe.required_char_string())
+    return len(recipe.control_tokens()) + len(recipe.user_defined_symbols) + 256 + len(chars)
+
+
 def check_sizes(
-    recipe: TokenizerRecipe, shard_set: ShardSet, sample_bytes: int, n_docs: int, set_bytes: int, heldout_bytes: int
+    recipe: TokenizerRecipe,
+    shard_set: ShardSet,
+    sample_bytes: int,
+    n_docs: int,
+    set_bytes: int,
+    heldout_bytes: int,
+    alphabet: int | None = None,
 ) -> None:
-    """Fail before training, naming what is too small and the flag to change (CurateError)."""
+    """Fail before training, naming what is too small and the flag to change (CurateError). `alphabet`: the fixed
+    ids when known from the sample (sentencepiece), else `recipe.alphabet_size()`."""
     if set_bytes == 0 or n_docs == 0:
         raise CurateError(
             f"shard set {shard_set.manifest_path} has no text to train on ({n_docs} documents, {set_bytes} bytes)"
         )
-    fixed = recipe.alphabet_size()
+    fixed = max(alphabet or 0, recipe.alphabet_size())
+    if recipe.vocab_size <= fixed:
+        raise CurateError(
+            f"vocab_size {recipe.vocab_size:,} leaves no learned ids: the alphabet alone is {fixed:,} ids (control "
+            f"tokens, user symbols, 256 bytes, the required characters and the characters covering "
+            f"character_coverage {recipe.character_coverage} of the sample); raise --vocab-size well above it"
+        )
     learned = recipe.vocab_size - fixed
     need = learned * MIN_SAMPLE_BYTES_PER_LEARNED_ID
     if sample_bytes >= need:
@@ -84,7 +121,7 @@ def check_sizes(
     required = recipe.required_char_string()
     fixed_what = "control tokens, user symbols, 256 bytes" + (
         f", {len(required):,} required characters" if required else ""
-    )
+    ) + (", the sample's characters" if alphabet and alphabet > recipe.alphabet_size() else "")
     msg = (
         f"training text too small for vocab_size {recipe.vocab_size:,}: {sample_bytes / 1e6:.2f} MB in "
         f"{n_docs:,} documents, but {recipe.vocab_size:,} ids - {fixed:,} fixed ({fixed_what}) = {learned:,} "
@@ -172,7 +209,16 @@ def _train_sentencepiece(
     try:
         spm.SentencePieceTrainer.train(**spm_trainer_args(recipe, lines_file, out_dir / "tokenizer", threads))
     except RuntimeError as e:  # SentencePiece reports bad settings (vocab too small for the alphabet) this way
-        raise CurateError(f"sentencepiece training failed: {str(e).splitlines()[-1]}") from None
+        last = str(e).splitlines()[-1]
+        m = re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", last)
+        if m:  # the alphabet = required characters + the characters covering character_coverage of the sample
+            raise CurateError(
+                f"sentencepiece training failed: vocab_size {int(m.group(1)):,} is smaller than the alphabet, "
+                f"{int(m.group(2)):,} pieces (control tokens, user symbols, bytes, required characters and the "
+                f"characters covering character_coverage {recipe.character_coverage} of the sample): raise "
+                f"--vocab-size above {int(m.group(2)):,} or lower character_coverage ({last})"
+            ) from None
+        raise CurateError(f"sentencepiece training failed: {last}") from None
     finally:
         if not keep_sample:
             lines_file.unlink(missing_ok=True)
@@ -232,6 +278,16 @@ def build_hf_tokenizer(recipe: TokenizerRecipe):
     return tok, trainer
 
 
+def _byte_level_symbols() -> list[str]:
+    """GPT-2 byte-level alphabet: byte value -> its printable stand-in character."""
+    from curation.tokenize.encoders import _byte_level_decoder_table
+
+    out = [""] * 256
+    for ch, b in _byte_level_decoder_table().items():
+        out[b] = ch
+    return out
+
+
 def require_single_tokens(
     tokenizer_json: str, chars: str, target_size: int | None = None, max_rounds: int = 6
 ) -> tuple[str, int]:
@@ -241,11 +297,11 @@ def require_single_tokens(
     character, merges joining the pieces it encodes to today (left to right) are appended to the merge list; coming
     last, they fire only after every learned merge and change nothing but the split of those characters. Their ids
     come first from ids the trainer left unused below `target_size` (it stops early when no pair occurs
-    `min_frequency` times), then from dropping as many last-learned merges (the rarest pairs; a merge's output is
-    only used by later merges, so dropping a suffix keeps the list consistent). Dropping can change how a missing
-    character splits, so this repeats until the freed ids cover the new ones (1-2 rounds in practice). Ids are
-    renumbered in merge order after the control tokens and the 256 bytes. Returns (tokenizer JSON, characters
-    that were not single tokens).
+    `min_frequency` times), then from dropping the last-learned merges (the rarest pairs) that do not build a
+    required character, with every later merge that uses what they made. Dropping can change how a missing
+    character splits, so this repeats until the vocabulary fits (1-2 rounds in practice); ids freed beyond the
+    need go back to dropped merges. Ids are renumbered in merge order after the control tokens and the 256 bytes.
+    Returns (tokenizer JSON, characters that were not single tokens).
     """
     import json
 
@@ -291,24 +347,57 @@ def require_single_tokens(
     extra, missing = joins(merges)
     if not extra:
         return tokenizer_json, 0
-    free = max(0, (target_size or 0) - len(base) - len(learned))
-    drop = max(0, len(extra) - free)
+    sym = _byte_level_symbols()
+    # tokens that build required characters (their byte-level prefixes): never dropped to make room
+    protected = {"".join(sym[x] for x in c.encode()[:k]) for c in chars for k in range(2, len(c.encode()) + 1)}
+    target = max(target_size or 0, len(base) + len(learned))
+
+    def drop_last(n: int) -> tuple[list, list]:
+        """(kept, dropped): the last n unprotected merges dropped, then every merge using a dropped token."""
+        drop_pos: set = set()
+        for k in range(len(merges) - 1, -1, -1):
+            if len(drop_pos) >= n:
+                break
+            if merges[k][0] + merges[k][1] not in protected:
+                drop_pos.add(k)
+        gone: set = set()
+        kept, dropped = [], []
+        for k, (a, b) in enumerate(merges):
+            if k in drop_pos or a in gone or b in gone:
+                gone.add(a + b)
+                dropped.append((a, b))
+            else:
+                kept.append((a, b))
+        return kept, dropped
+
+    def size(merge_list: list) -> int:
+        return len(base) + len({a + b for a, b in merge_list})
+
+    n = max(0, size(merges) + len(extra) - target)
     for _ in range(max_rounds):
-        if drop > len(merges):
+        kept, dropped = drop_last(n)
+        extra, missing = joins(kept)
+        over = size(kept + extra) - target
+        if over <= 0:
+            break
+        if n >= len(merges):
             raise CurateError(
                 f"vocab_size too small to make the {missing:,} missing required characters single tokens "
                 f"(raise --vocab-size or set --required-chars none)"
             )
-        kept = merges[: len(merges) - drop]
-        extra, missing = joins(kept)
-        if len(extra) <= drop + free:
-            break
-        drop = len(extra) - free
+        n += over
     else:
         raise CurateError(f"could not fit the required characters into the vocabulary after {max_rounds} rounds")
-    # freed more ids than needed: give the surplus back to the first dropped merges, after the joins (so they
-    # cannot split a required character differently)
-    final = kept + extra + merges[len(kept) : len(kept) + max(0, drop + free - len(extra))]
+    final = kept + extra
+    # freed more ids than needed: give the surplus back to the dropped merges, in their order, after the joins
+    # (so they cannot split a required character differently)
+    have = set(base) | {a + b for a, b in final}
+    for a, b in dropped:
+        if size(final) >= target:
+            break
+        if a in have and b in have and a + b not in have:
+            final.append((a, b))
+            have.add(a + b)
     still, _ = joins(final)
     if still:
         logger.warning(f"{len(still)} required-character merges did not apply; those characters stay split")
@@ -459,9 +548,13 @@ def train_tokenizer(
             f"estimated peak memory {estimate / 2**30:.1f} GiB exceeds {limit / 2**30:.1f} GiB; "
             f"lower sample_bytes to about {fits:,} (--sample-bytes)"
         )
-    check_sizes(recipe, shard_set, sample_bytes, len(train_pos), set_bytes, heldout_bytes)
+    sizes = (recipe, shard_set, sample_bytes, len(train_pos), set_bytes, heldout_bytes)
+    if recipe.backend != "sentencepiece" or not train_pos.size:
+        check_sizes(*sizes)
 
     sample = read_sample(shard_set, order, np.sort(train_pos), progress=progress, label="reading training sample")
+    if recipe.backend == "sentencepiece":  # its alphabet also holds the sample's own characters
+        check_sizes(*sizes, alphabet=spm_alphabet_size(recipe, sample.texts))
     heldout = read_sample(shard_set, order, np.sort(heldout_pos), progress=progress, label="reading held-out slice")
     order.tables.clear()
     sample_info = {"seed": recipe.seed, "budget_bytes": recipe.sample_bytes, **sample.describe()}
