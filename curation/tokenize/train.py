@@ -66,8 +66,11 @@ def estimate_memory_bytes(recipe: TokenizerRecipe, sample_bytes: int) -> int:
 # required characters). Measured on the bundled crawl (0.28 MB, sentencepiece BPE): at 139 bytes per learned
 # piece 27% of the pieces occur fewer than twice in the very text they were learned from, at 70 bytes 54%, at
 # 35 bytes 62%; a 32k vocabulary (9 bytes per id) memorizes the sample (95%) and compresses it no better than
-# 16k. Below 100 bytes per learned id the vocabulary is mostly memorized text, so training refuses to start.
-MIN_SAMPLE_BYTES_PER_LEARNED_ID = 100
+# 16k. Below 100 bytes per learned id training warns (the vocabulary is mostly memorized text); below 20 it
+# refuses to start: such a vocabulary is memorized text, and it is what a 32k recipe on a small shard set asks for
+# by mistake. Small test and demo tokenizers (a 1k vocabulary on 20-30 KB) sit between the two.
+MIN_SAMPLE_BYTES_PER_LEARNED_ID = 20
+WARN_SAMPLE_BYTES_PER_LEARNED_ID = 100
 
 
 def spm_alphabet_size(recipe: TokenizerRecipe, texts: list[str], max_chars: int = 16 * 2**20) -> int:
@@ -99,9 +102,10 @@ def check_sizes(
     set_bytes: int,
     heldout_bytes: int,
     alphabet: int | None = None,
-) -> None:
-    """Fail before training, naming what is too small and the flag to change (CurateError). `alphabet`: the fixed
-    ids when known from the sample (sentencepiece), else `recipe.alphabet_size()`."""
+) -> str | None:
+    """Fail before training, naming what is too small and the flag to change (CurateError); return a warning when
+    the text is thin for the vocabulary but trainable. `alphabet`: the fixed ids when known from the sample
+    (sentencepiece), else `recipe.alphabet_size()`."""
     if set_bytes == 0 or n_docs == 0:
         raise CurateError(
             f"shard set {shard_set.manifest_path} has no text to train on ({n_docs} documents, {set_bytes} bytes)"
@@ -114,9 +118,16 @@ def check_sizes(
             f"character_coverage {recipe.character_coverage} of the sample); raise --vocab-size well above it"
         )
     learned = recipe.vocab_size - fixed
+    if sample_bytes >= learned * WARN_SAMPLE_BYTES_PER_LEARNED_ID:
+        return None
+    if sample_bytes >= learned * MIN_SAMPLE_BYTES_PER_LEARNED_ID:
+        fits = fixed + sample_bytes // WARN_SAMPLE_BYTES_PER_LEARNED_ID
+        return (
+            f"warning: {sample_bytes / 1e6:.2f} MB of training text for {learned:,} learned ids "
+            f"({sample_bytes / learned:.0f} bytes each, under {WARN_SAMPLE_BYTES_PER_LEARNED_ID}): most learned pieces "
+            f"will be memorized text; --vocab-size {max(fits, fixed + 1):,} or a larger shard set would generalize better"
+        )
     need = learned * MIN_SAMPLE_BYTES_PER_LEARNED_ID
-    if sample_bytes >= need:
-        return
     fits = fixed + sample_bytes // MIN_SAMPLE_BYTES_PER_LEARNED_ID
     required = recipe.required_char_string()
     fixed_what = "control tokens, user symbols, 256 bytes" + (
@@ -134,7 +145,9 @@ def check_sizes(
             "or lower --vocab-size."
         )
     elif fits > fixed + 100:
-        msg += f"Lower --vocab-size to at most {fits:,}, or train on a larger shard set."
+        good = fixed + sample_bytes // WARN_SAMPLE_BYTES_PER_LEARNED_ID
+        msg += (f"Lower --vocab-size to at most {fits:,} ({max(good, fixed + 1):,} or less generalizes better), "
+                "or train on a larger shard set.")
     else:
         msg += "The set is too small for any vocabulary beyond the fixed ids: train on a larger shard set" + (
             " or set --required-chars none." if required else "."
@@ -550,11 +563,13 @@ def train_tokenizer(
         )
     sizes = (recipe, shard_set, sample_bytes, len(train_pos), set_bytes, heldout_bytes)
     if recipe.backend != "sentencepiece" or not train_pos.size:
-        check_sizes(*sizes)
+        warning = check_sizes(*sizes)
 
     sample = read_sample(shard_set, order, np.sort(train_pos), progress=progress, label="reading training sample")
     if recipe.backend == "sentencepiece":  # its alphabet also holds the sample's own characters
-        check_sizes(*sizes, alphabet=spm_alphabet_size(recipe, sample.texts))
+        warning = check_sizes(*sizes, alphabet=spm_alphabet_size(recipe, sample.texts))
+    if warning:
+        (console.print(warning) if console else logger.warning(warning))
     heldout = read_sample(shard_set, order, np.sort(heldout_pos), progress=progress, label="reading held-out slice")
     order.tables.clear()
     sample_info = {"seed": recipe.seed, "budget_bytes": recipe.sample_bytes, **sample.describe()}
