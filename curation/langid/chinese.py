@@ -1,0 +1,179 @@
+"""Decisions on top of lid.176 for Chinese: script consistency and the Chinese varieties (Mandarin, Cantonese, Wu).
+
+In: a text and lid.176's top-k labels with probabilities. Out: ``(lang, score, rule)`` where ``rule`` names what
+changed lid.176's top label (``""`` when nothing did). Pure Python regexes, no model: ~20 us per 2,000 characters.
+
+1. Script consistency. lid.176 labels about 2% of pure-Han Chinese news lines ``ja`` and some ``ko``, ``it``, ``sv``,
+   ``ceb`` (issue 15). Counting scripts settles those cases without a model:
+   - ``ja`` needs kana and ``ko`` needs Hangul (one letter is enough: a Japanese headline can be all kanji but one
+     particle, and lid.176 is right on those);
+   - a Han-dominant text (Han >= ``HAN_DOMINANT_RATIO`` of its letters) is never a non-CJK language.
+   When the top label breaks a rule, the first consistent label of the top-k wins, or ``zh`` for Han-dominant text
+   when none is; its score becomes its own probability plus that of the rejected labels ranked above it (the model's
+   mass on "ja" for a kana-less Han text is mass on a Han-script language it could not tell apart), capped at 1.
+   ``rule`` is ``script``.
+2. Varieties. lid.176 knows ``yue`` and ``wuu`` but recognises written Cantonese 69% of the time and Wu 63%
+   (issue 15), and Mandarin text with a Cantonese word can come out ``yue``. Written Cantonese and Wu are told apart
+   from Mandarin by grammatical words that Standard Written Chinese does not use, the approach of CanCLID's
+   cantonesedetect (Lau, Lau and To 2024, "The Extraction and Fine-grained Classification of Written Cantonese
+   Materials through Linguistic Feature Detection", EURALI @ LREC-COLING): count Cantonese markers (嘅 咗 喺 冇 佢 哋
+   嘢 啲 嗰 唔係 ...), Mandarin markers (的 是 了 在 他 这 那 没 ... ) with exception lists for fixed phrases that use
+   them the other way round (关係/關係, 的士, 是日), and decide on counts. The lists below follow cantonesedetect 1.1's
+   (MIT) and add the simplified spellings, since Cantonese is also written in simplified characters (谂, 揾, 咁样),
+   and Wu markers (侬 阿拉 伊拉 覅 朆 搿 辣海 ... from the Shanghainese grammar literature) with the phrases that
+   collide with them in Mandarin (伊拉克, 阿拉伯, 列侬, 吴侬软语). The package itself is not used: it expects
+   traditional characters only, returns 6 labels for a different purpose (filtering Cantonese corpora), and the
+   decision here must also weigh lid.176's own label.
+   Rules (``rule`` is ``markers``), for a text lid.176 (after step 1) calls zh, yue or wuu:
+   - ``yue`` when Cantonese markers >= ``MIN_MARKERS`` and they outnumber Mandarin markers ``MARKER_MAJORITY``:1
+     (a Mandarin text quoting one Cantonese word has one marker and many Mandarin ones: stays ``zh``);
+   - ``wuu`` likewise with Wu markers (and more Wu than Cantonese markers);
+   - otherwise ``zh`` when Mandarin markers outnumber the others and lid.176 said ``yue``/``wuu`` (its Cantonese
+     label on Mandarin text); lid.176's own label is kept when there is no marker either way (a short neutral line
+     such as 再落返去 has none: lid.176's n-grams are the only evidence).
+   A short text needs fewer markers: one marker is enough when the text has at most ``SHORT_TEXT_HAN`` Han characters
+   (a 6-character utterance 我唔明喎 is unambiguous), otherwise ``MIN_MARKERS`` = 2.
+Numbers (``bench/LANGID.md``, ``bench/langid.py``): see the per-language table there.
+"""
+
+from __future__ import annotations
+
+import re
+
+# lid.176 labels of the Han-script languages (lid.176 has no lzh / classical label)
+CJK_LABELS = frozenset({"zh", "yue", "wuu", "ja", "ko"})
+CHINESE_LABELS = frozenset({"zh", "yue", "wuu"})
+# Han >= 0.5 of the letters: more Han than everything else; a Chinese sentence with an English product name
+# (iPhone 15 Pro) stays Han-dominant, an English text quoting a Chinese name does not.
+HAN_DOMINANT_RATIO = 0.5
+# kana >= 0.2 of kana + Han is Japanese (normalize/script.py JPAN_MIN_KANA_RATIO): never zh/yue/wuu
+JAPANESE_KANA_RATIO = 0.20
+MIN_MARKERS = 2
+# and more than 1 marker per 100 Han characters (cantonesedetect's canto_tolerance): real written Cantonese has
+# several (嘅 alone is ~2 per 100 characters); a 300-character Mandarin menu with 揸 and 嗱 in dish names does not
+MIN_MARKERS_PER_HAN = 0.01
+SHORT_TEXT_HAN = 30
+MARKER_MAJORITY = 2.0
+# code-mixed text (English words in Cantonese) where Han is at least a quarter of the letters: markers may override
+# a Latin-script label (module docstring)
+MIXED_HAN_RATIO = 0.25
+
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")
+_HANGUL = re.compile("[\u1100-\u11ff\u3131-\u318e\uac00-\ud7a3]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+# --- Cantonese (after cantonesedetect 1.1 CANTO_FEATURE_RE, + simplified spellings) -------------------------------
+_CANTO = re.compile(
+    "[嘅嗰啲咗佢喺咁噉冇哋畀嚟諗谂乜嘢瞓睇餸摷嚿嘥嗮啱揾搵喐噏攰冚孻冧嬲掟揼揸孭黐唞踎脷攞咩靚"
+    "㗎喎噃啩啫唧嗱吖嘞囉囖嚹𡃉喇係咪俾]"
+    "|返[學学去翻番到嚟]|[好得行攞拎]返"  # not 返 alone: Mandarin 返利 返水 返现 返工 (spam pages of the sample crawl)
+    "|(?<!唔)唔(?=[\u4e00-\u9fff])(?!唔)"  # 唔 + a word is the negation; 唔 alone or 唔唔 is a Mandarin interjection
+    "|點[樣样會会做得解知]|点[样会解]|[琴尋寻噚]日|[而依]家|食[飯饭嘢屎]"
+    "|呢[度個个啲條条隻只次排位]|邊[度個个位科]|边[度個个位]"
+    "|傾偈|倾偈|屋企|收皮|慳錢|悭钱|隔籬|隔篱|幫襯|帮衬|求其|家陣|家阵|仆街|零舍|核突|鍾意|钟意|幾多|几多|幾好|几好"
+    "|落去|[你我佢]話|點[？?]|陣間|阵间|[下吓]先|咋(?:$|[。！？!?])|[撳㩒]"
+)
+# fixed phrases where the characters above are Mandarin (cantonesedetect CANTO_EXCLUDE_RE, plus the Mandarin words
+# of 係 (traditional Mandarin writes 關係 etc.), 喇 (喇叭, 喇嘛), 囉 (囉嗦), 咪 (咪咪), 俾 (俾斯麥), 靚 (靚麗)
+_CANTO_EXCLUDE = re.compile("關係|关係|聯係|联係|係數|係数|干係|吱唔|咿唔|喇叭|喇嘛|囉嗦|啰嗦|咪咪|俾斯|靚麗|靓丽")
+
+# --- Mandarin (cantonesedetect SWC_FEATURE_RE, + simplified) -------------------------------------------------------
+_MANDO = re.compile("[這这哪唄呗咱啥甭那是的他她它吧沒没麼么些了卻却説說说吃弄把也在們们]|[事門门塊块點点會会]兒|而已")
+_MANDO_EXCLUDE = re.compile(
+    "是[否日次非但旦]|[利於于]是|[目綠绿藍蓝紅红中]的|的[士確确式]|些[微少許许小]"
+    "|[淹沉覆湮埋出]沒|[淹沉覆湮埋出]没|了[結结無无斷断當当然哥得解事]|[其利無无排]他|[酒網网水]吧"
+    "|也[許许]|在[場场乎下內内]|[實实現现存]在"
+)
+
+# --- Wu (Shanghainese): 侬 you, 阿拉 we, 伊拉 they, 覅 don't, 朆 not yet, 搿/迭/埃 this/that, 辣海/勒海 at, 今朝
+# today, 辰光 time, 白相 play, 小囡 child, 事体 matter, 交关 very, sentence-final 伐 (question) -------------------------
+_WU = re.compile(
+    "[侬儂覅朆搿]|阿拉|伊拉|[辣勒垃]海|今朝|辰光|白相|小囡|事体|事體|交关|交關|迭[个個只隻搭]|埃[个個只隻搭]"
+    "|[好是对對要有去来來]伐[？?。！!，,]|[伐]$"
+)
+# Mandarin words that contain those characters: 伊拉克 Iraq, 阿拉伯 Arab(ic), 阿拉斯加, 阿拉丁, 阿拉善, 列侬/连侬 Lennon,
+# 吴侬软语 (the idiom about Wu speech), 侬本多情 (a film title)
+_WU_EXCLUDE = re.compile("伊拉克|阿拉[伯斯丁善木贡貢]|安拉|[列连連]侬|[列连連]儂|吴侬|吳儂|侬本多情")
+
+
+def script_counts(text: str) -> tuple[int, int, int, int]:
+    """(Han, kana, Hangul, all letters) in ``text``."""
+    return (len(_HAN.findall(text)), len(_KANA.findall(text)), len(_HANGUL.findall(text)),
+            len(_LETTER.findall(text)))
+
+
+def _count(pattern: re.Pattern, exclude: re.Pattern, text: str) -> int:
+    return max(0, len(pattern.findall(text)) - len(exclude.findall(text)))
+
+
+def marker_counts(text: str) -> tuple[int, int, int]:
+    """(Cantonese, Wu, Mandarin) marker counts, exception phrases subtracted."""
+    return _count(_CANTO, _CANTO_EXCLUDE, text), _count(_WU, _WU_EXCLUDE, text), _count(_MANDO, _MANDO_EXCLUDE, text)
+
+
+def consistent(label: str, han: int, kana: int, hangul: int, letters: int) -> bool:
+    """Whether ``label`` agrees with the scripts of the text (module docstring, step 1)."""
+    if label == "ja" and not kana:
+        return False
+    if label == "ko" and not hangul:
+        return False
+    if label in CHINESE_LABELS and (kana >= JAPANESE_KANA_RATIO * (kana + han) > 0 or hangul > han):
+        return False  # Japanese or Korean by normalize/script.py's own measure (Jpan / Kore)
+    if letters and han >= HAN_DOMINANT_RATIO * letters and label not in CJK_LABELS:
+        return False
+    return True
+
+
+def variety(text: str, lang: str, han: int) -> tuple[str, str]:
+    """zh / yue / wuu for a text labelled Chinese (module docstring, step 2): (label, rule)."""
+    canto, wu, mando = marker_counts(text)
+    need = 1 if han <= SHORT_TEXT_HAN else max(MIN_MARKERS, int(MIN_MARKERS_PER_HAN * han) + 1)
+    if canto >= need and canto >= wu and canto >= MARKER_MAJORITY * mando:
+        found = "yue"
+    elif wu >= need and wu > canto and wu >= MARKER_MAJORITY * mando:
+        found = "wuu"
+    else:
+        found = "zh"  # a variety label needs its own markers: lid.176's yue/wuu alone is mostly Mandarin
+    return found, "" if found == lang else "markers"
+
+
+def decide(text: str, preds: list[tuple[str, float]]) -> tuple[str, float, str]:
+    """The label for ``text`` given lid.176's top-k ``preds`` (best first): (lang, score, rule)."""
+    han, kana, hangul, letters = script_counts(text)
+    han_dominant = bool(letters) and han >= HAN_DOMINANT_RATIO * letters
+    if not preds:
+        # the quantized lid.176 has no features for some short lines (係, 仲要交水電費): only the script speaks
+        if not han_dominant:
+            return "und", 0.0, ""
+        preds = [("und", 0.0)]
+    lang, score = preds[0]
+    rule = ""
+    if not consistent(lang, han, kana, hangul, letters):
+        rule = "script"
+        mass = 0.0
+        for label, p in preds:
+            mass += p
+            if consistent(label, han, kana, hangul, letters):
+                lang, score = label, min(1.0, mass)
+                break
+        else:
+            if kana and kana >= JAPANESE_KANA_RATIO * (kana + han):
+                lang, score = "ja", min(1.0, mass)
+            elif hangul > han:
+                lang, score = "ko", min(1.0, mass)
+            elif han_dominant:
+                lang, score = "zh", min(1.0, mass)
+            # otherwise no label fits (e.g. kana-less "ja" on a text of symbols): keep lid.176's top label
+    if lang in CHINESE_LABELS and han:
+        lang, why = variety(text, lang, han)
+        rule = rule or why
+        # the variety comes from the markers; the score says how sure lid.176 is that the text is Chinese at all
+        score = max(score, min(1.0, sum(p for label, p in preds if label in CHINESE_LABELS)))
+    elif lang not in CJK_LABELS and han >= MIXED_HAN_RATIO * letters > 0:
+        # Hong Kong code-mixing (即係啲 model answer 係錯嘅): lid.176 follows the Latin letters; two or more
+        # Cantonese or Wu markers that outnumber the Mandarin ones are stronger evidence than the letters
+        found, _ = variety(text, "zh", max(han, SHORT_TEXT_HAN + 1))
+        if found != "zh":
+            lang, rule = found, "markers"
+    return lang, round(score, 4), rule
