@@ -33,6 +33,7 @@ from curation.normalize.script import HanScript
 
 KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")
 HANGUL = re.compile("[\uac00-\ud7a3]")
+HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -65,7 +66,11 @@ def datasets(sample: int) -> dict[str, list[tuple[str, str]]]:
         return items if len(items) <= n else rng.sample(items, n)
 
     sets: dict[str, list[tuple[str, str]]] = {}
-    sets["yue (yue/, all)"] = [(r["text"], "yue") for r in jsonl("yue/yue.jsonl.gz")]
+    yue = jsonl("yue/yue.jsonl.gz")
+    sets["yue (yue/, all)"] = [(r["text"], "yue") for r in yue]
+    for source in sorted({r["source"] for r in yue}):
+        sets[f"yue {source}"] = [(r["text"], "yue") for r in yue if r["source"] == source]
+    sets["yue, >= 10 Han characters"] = [(r["text"], "yue") for r in yue if len(HAN.findall(r["text"])) >= 10]
     sets["zh prose_zh_wiki"] = [(r["text"], "zh") for r in jsonl("prose_zh_wiki/passages.jsonl")]
     sets["zh html_zh_news docs"] = [(t, "zh") for t in extracted(jsonl("html_zh_news/pages.jsonl.gz"))]
     sets["zh html_zh_news lines"] = [(ln, "zh") for t, _ in sets["zh html_zh_news docs"] for ln in lines(t)]

@@ -178,6 +178,7 @@ def _jsonl_gz(path):
 def test_shared_data_yue_recall_and_no_yue_on_mandarin(shared_data):
     import json
     import random
+    import re
 
     rows = _jsonl_gz(shared_data / "yue" / "yue.jsonl.gz")
     rows = random.Random(0).sample(rows, 3000)
@@ -185,9 +186,29 @@ def test_shared_data_yue_recall_and_no_yue_on_mandarin(shared_data):
     ours = [decide(t, p)[0] for t, p in zip(texts, lid(texts))]
     raw = [p[0][0] if p else "und" for p in lid(texts)]
     recall, raw_recall = ours.count("yue") / len(ours), raw.count("yue") / len(raw)
-    assert raw_recall < 0.3 and recall > raw_recall + 0.5  # measured: lid.176 0.20, curate 0.81 (bench/LANGID.md)
-    # utterances with at least one Cantonese marker: >= 0.90 (measured 0.99)
-    marked = [o for t, o in zip(texts, ours) if marker_counts(t)[0]]
-    assert marked.count("yue") / len(marked) >= 0.95
-    wiki = [json.loads(line)["text"] for line in open(shared_data / "prose_zh_wiki" / "passages.jsonl", encoding="utf-8")]
+    assert raw_recall < 0.3 and recall > raw_recall + 0.5  # measured: lid.176 0.205, curate 0.789 (bench/LANGID.md)
+    # utterances of at least 10 Han characters (sentence-like; 60% of the set are shorter, down to fillers such as
+    # 哦 or 好好好 that no rule can tell from Mandarin): the goal of 0.90 (measured 0.956 on all 15,314)
+    long = [o for t, o in zip(texts, ours) if len(re.findall("[\u4e00-\u9fff]", t)) >= 10]
+    assert len(long) > 800 and long.count("yue") / len(long) >= 0.90
+    with open(shared_data / "prose_zh_wiki" / "passages.jsonl", encoding="utf-8") as f:
+        wiki = [json.loads(line)["text"] for line in f]
     assert all(decide(t, p)[0] != "yue" for t, p in zip(wiki, lid(wiki)))
+
+
+def test_shared_data_no_yue_on_extracted_news(shared_data):
+    from curation.extract.html import ExtractHtml
+
+    pages = _jsonl_gz(shared_data / "html_zh_news" / "pages.jsonl.gz")[:32]  # all 64: bench/langid.py
+    extract = ExtractHtml()
+    texts = []
+    for p in pages:
+        doc = Document(text=p["html"], id=p["id"], metadata={"content_format": "html"})
+        if extract.filter(doc) is True:
+            texts.append(doc.text)
+    assert len(texts) >= 30
+    lines = [ln for t in texts for ln in t.splitlines() if len(ln.strip()) >= 8]
+    docs_and_lines = texts + lines
+    labels = [decide(t[:2000], p)[0] for t, p in zip(docs_and_lines, lid([t[:2000] for t in docs_and_lines]))]
+    assert "yue" not in labels and "wuu" not in labels
+    assert labels.count("ja") == 0  # lid.176 alone: 105 of the 1,707 lines of all 64 pages are "ja"
