@@ -5,6 +5,7 @@ import pytest
 from datatrove.data import Document
 
 from curation.langid import fasttext_compat
+from curation.langid.chinese import decide, marker_counts
 from curation.langid.fasttext_lid import LangId
 
 SAMPLES = {
@@ -83,8 +84,6 @@ def test_pickle_round_trip_before_setup():
 
 
 # --- rules on top of lid.176 (curation/langid/chinese.py) -----------------------------------------------------------
-
-from curation.langid.chinese import decide, marker_counts  # noqa: E402
 
 
 def lid(texts):
