@@ -83,7 +83,7 @@ def _gated(*alternatives: str) -> str:
 # --- Cantonese (after cantonesedetect 1.1 CANTO_FEATURE_RE, + simplified spellings) -------------------------------
 _CANTO = re.compile(
     "[嘅嗰啲咗佢喺咁噉冇哋畀嚟諗谂乜嘢瞓睇餸摷嚿嘥嗮啱揾搵喐噏攰冚孻冧嬲掟揼揸孭黐唞踎脷攞咩靚"
-    "㗎喎噃啩啫唧嗱吖嘞囉囖嚹喇係咪俾撳㩒]"
+    "㗎喎噃啩啫唧嗱吖嘞囉囖嚹喇係咪俾撳㩒掂]"
     "|\U000210c9"  # 𡃉 (= 㗎), outside the class: one astral member makes sre test the whole class slowly (3x)
     "|(?<!唔)唔(?=[\u4e00-\u9fff])(?!唔)|"  # 唔 + a word is the negation; 唔 alone or 唔唔 is a Mandarin interjection
     + _gated(
@@ -92,13 +92,13 @@ _CANTO = re.compile(
         "點[樣样會会做得解知？?]", "点[样会解]", "[琴尋寻噚]日", "[而依]家", "食[飯饭嘢屎]",
         "呢[度個个啲條条隻只次排位]", "邊[度個个位科]", "边[度個个位]",
         "傾偈", "倾偈", "屋企", "收皮", "慳錢", "悭钱", "隔籬", "隔篱", "幫襯", "帮衬", "求其", "家陣", "家阵", "仆街",
-        "零舍", "核突", "鍾意", "钟意", "幾[多好]", "几[多好]", "落去", "[你我佢]話", "陣間", "阵间", "[下吓]先",
+        "仲[有係系話话要得好衰唔]", "零舍", "核突", "鍾意", "钟意", "幾[多好]", "几[多好]", "落去", "[你我佢]話", "陣間", "阵间", "[下吓]先",
         "咋(?:$|[。！？!?])",
     )
 )
 # fixed phrases where the characters above are Mandarin (cantonesedetect CANTO_EXCLUDE_RE, plus the Mandarin words
-# of 係 (traditional Mandarin writes 關係 etc.), 喇 (喇叭, 喇嘛), 囉 (囉嗦), 咪 (咪咪), 俾 (俾斯麥), 靚 (靚麗)
-_CANTO_EXCLUDE = re.compile("關係|关係|聯係|联係|係數|係数|干係|吱唔|咿唔|喇叭|喇嘛|囉嗦|啰嗦|咪咪|俾斯|靚麗|靓丽")
+# of 係 (traditional Mandarin writes 關係 etc.), 喇 (喇叭, 喇嘛), 囉 (囉嗦), 咪 (咪咪), 俾 (俾斯麥), 靚 (靚麗), 掂 (掂量)
+_CANTO_EXCLUDE = re.compile("關係|关係|聯係|联係|係數|係数|干係|吱唔|咿唔|喇叭|喇嘛|囉嗦|啰嗦|咪咪|俾斯|靚麗|靓丽|掂量")
 
 # --- Mandarin (cantonesedetect SWC_FEATURE_RE, + simplified) -------------------------------------------------------
 _MANDO = re.compile("[這这哪唄呗咱啥甭那是的他她它吧沒没麼么些了卻却説說说吃弄把也在們们]|[事門门塊块點点會会]兒|而已")
