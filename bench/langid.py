@@ -149,6 +149,8 @@ def main() -> int:
             our_script = [d.metadata.get("script") for d in docs]
             row["script_raw"] = sum(a == b for a, b in zip(raw_script, want)) / len(want)
             row["script_ours"] = sum(a == b for a, b in zip(our_script, want)) / len(want)
+            chinese = [(a, b) for a, b, o in zip(our_script, want, ours) if o in ("zh", "yue", "wuu")]
+            row["script_ours_chinese"] = (sum(a == b for a, b in chinese) / len(chinese), len(chinese))
         rows.append(row)
     print("| set | gold | n | lid.176 | curate | lid.176 `yue` | curate `yue` | lid.176 misses | curate misses |")
     print("|---|---|---:|---:|---:|---:|---:|---|---|")
@@ -158,7 +160,8 @@ def main() -> int:
     for r in rows:
         if "script_raw" in r:
             print(f"\nscript (Hans/Hant) right on {r['n']} html_zh_news lines: lid.176 + script "
-                  f"{r['script_raw']:.3f}, curate {r['script_ours']:.3f}")
+                  f"{r['script_raw']:.3f}, curate {r['script_ours']:.3f}; among the {r['script_ours_chinese'][1]} "
+                  f"lines curate labels Chinese: {r['script_ours_chinese'][0]:.3f}")
     print(f"\ntime: lid.176 top-1 {n_texts / t_raw:,.0f} texts/s, langid stage (top-10 + rules + script) "
           f"{n_texts / t_stage:,.0f} texts/s ({n_texts} texts, mostly short lines)")
     return 0
