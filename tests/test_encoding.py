@@ -55,6 +55,14 @@ def test_gbk_page_with_two_bad_bytes_is_chinese_not_cyrillic():
     assert d.text.count(ZH_TEXT) >= 28 and 2 <= d.text.count("\ufffd") <= 8
 
 
+def test_latin1_server_default_header_does_not_hide_a_gbk_page():
+    # "ISO-8859-1" from a server default, no meta, 2 bad bytes: the CJK guess runs before the weak header
+    body = "".join(f"<p>{ZH_TEXT}</p>\n" for _ in range(10))
+    page = inject_bad_bytes(f"<html><body>{body}</body></html>".encode("gbk"), 2, "weak")
+    d = encoding.decode_html(page, "ISO-8859-1")
+    assert d is not None and (d.charset, d.charset_source) == ("gb18030", "detected") and ZH_TEXT in d.text
+
+
 def test_too_many_bad_bytes_is_not_accepted_as_gbk():
     # 1 bad byte per ~10 characters is not "a few": guess_cjk declines and generic detection decides
     page = ZH_TEXT.encode("gbk")

@@ -5,6 +5,7 @@ import pytest
 from datatrove.data import Document
 
 from curation.langid import fasttext_compat
+from curation.langid.chinese import decide, marker_counts
 from curation.langid.fasttext_lid import LangId
 
 SAMPLES = {
@@ -80,3 +81,143 @@ def test_pickle_round_trip_before_setup():
     stage = pickle.loads(pickle.dumps(LangId(languages=["zh"])))
     kept, _ = run(stage, [SAMPLES["zh"]])
     assert len(kept) == 1
+
+
+# --- rules on top of lid.176 (curation/langid/chinese.py) -----------------------------------------------------------
+
+
+def lid(texts):
+    model = fasttext_compat.load_model(str(fasttext_compat.lid176_path()))
+    return fasttext_compat.predict(model, texts, k=10)
+
+
+def test_no_kana_never_ja():
+    # real lines (CantoMap utterances) that lid.176 labels "ja" although they have no kana
+    lines = ["戀煙葡萄園", "上分化粵語", "九怨樹", "時間個時"]
+    for text, preds in zip(lines, lid(lines)):
+        lang, score, rule = decide(text, preds)
+        assert lang == "zh" and rule == "script" and 0 < score <= 1, (text, preds[:2], lang)
+    assert all(p[0][0] == "ja" for p in lid(lines))  # lid.176 alone is wrong on them
+    # a real Japanese line keeps ja
+    ja = SAMPLES["ja"]
+    assert decide(ja, lid([ja])[0])[0] == "ja"
+
+
+def test_no_hangul_never_ko():
+    text = "我返緊工"  # lid.176: ko 0.82
+    preds = lid([text])[0]
+    assert preds[0][0] == "ko"
+    assert decide(text, preds)[0] in ("zh", "yue")
+    ko = SAMPLES["ko"]
+    assert decide(ko, lid([ko])[0])[0] == "ko"
+
+
+def test_han_dominant_never_latin_script_language():
+    text = "然後就會見到受害山"  # lid.176: vi 0.27, it 0.26
+    preds = lid([text])[0]
+    assert preds[0][0] not in ("zh", "yue", "wuu", "ja", "ko")
+    lang, _, rule = decide(text, preds)
+    assert lang in ("zh", "yue", "wuu") and rule
+    # an English sentence with one Chinese name is not Han-dominant: stays English
+    en = "The new museum in 北京 opened on Tuesday with an exhibition of modern painting."
+    assert decide(en, lid([en])[0])[0] == "en"
+
+
+def test_han_line_lid176_cannot_label_is_chinese():
+    # the quantized lid.176 has no features for these real Cantonese utterances: no label at all
+    for text in ["仲要交水電費", "係"]:
+        preds = lid([text])[0]
+        assert preds == []
+        lang, score, rule = decide(text, preds)
+        assert lang == "yue" and score == 0.0 and rule == "script"  # score 0: a min_score still removes it
+    assert decide("...", []) == ("und", 0.0, "")
+
+
+def test_cantonese_markers_give_yue():
+    for text in ["我哋而家去邊度食飯？佢話唔得閒，你知唔知點算好。", "我哋今日喺屋企食咗飯先出去", "呢个嘢几多钱啊？佢冇讲过"]:
+        lang, _, _ = decide(text, lid([text])[0])
+        assert lang == "yue", text
+
+
+def test_wu_markers_give_wuu():
+    for text in ["侬今朝到啥地方去白相？阿拉一道去好伐？", "伊拉讲辰光覅忘记，搿个事体交关要紧。"]:
+        lang, _, _ = decide(text, lid([text])[0])
+        assert lang == "wuu", text
+    # Mandarin words with the same characters are not Wu markers
+    assert marker_counts("伊拉克和阿拉伯国家的代表在会上讨论了列侬墙的问题")[1] == 0
+
+
+def test_mandarin_quoting_one_cantonese_word_stays_zh():
+    text = ("记者在香港街头采访时，一位老人笑着说了一句“冇问题”，然后继续在他的摊位上忙碌。"
+            "这座城市的生活节奏很快，但是人们依然保持着热情和耐心。")
+    c, _, m = marker_counts(text)
+    assert c == 1 and m > 2 * c
+    assert decide(text, lid([text])[0])[0] == "zh"
+    # Mandarin with 唔 as an interjection and 關係 in traditional characters is not Cantonese either
+    text = "唔，這件事跟我們沒有關係，他說明天再談。"
+    assert marker_counts(text)[0] == 0 and decide(text, lid([text])[0])[0] == "zh"
+
+
+def test_keep_list_mandarin_only_or_all_varieties():
+    texts = [SAMPLES["zh"], "我哋今日喺屋企食咗飯先出去，佢哋話好好食", "侬今朝到啥地方去白相？阿拉一道去好伐？",
+             SAMPLES["ja"]]
+    kept, docs = run(LangId(languages=["zh"]), texts)
+    assert [d.metadata["lang"] for d in docs] == ["zh", "yue", "wuu", "ja"]
+    assert [d.metadata["lang"] for d in kept] == ["zh"]
+    kept, _ = run(LangId(languages=["zh", "yue", "wuu"]), texts)
+    assert [d.metadata["lang"] for d in kept] == ["zh", "yue", "wuu"]
+    assert all(d.metadata["script"] in ("Hans", "Hant") for d in kept)
+
+
+def test_rule_changes_are_recorded():
+    _, docs = run(LangId(), ["戀煙葡萄園", SAMPLES["zh"]])
+    assert docs[0].metadata["lang"] == "zh" and docs[0].metadata["lang_lid176"] == "ja"
+    assert docs[0].metadata["lang_rule"] == "script" and docs[0].metadata["script"] == "Hant"
+    assert "lang_rule" not in docs[1].metadata
+
+
+def _jsonl_gz(path):
+    import gzip
+    import json
+
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_shared_data_yue_recall_and_no_yue_on_mandarin(shared_data):
+    import json
+    import random
+    import re
+
+    rows = _jsonl_gz(shared_data / "yue" / "yue.jsonl.gz")
+    rows = random.Random(0).sample(rows, 3000)
+    texts = [r["text"] for r in rows]
+    ours = [decide(t, p)[0] for t, p in zip(texts, lid(texts))]
+    raw = [p[0][0] if p else "und" for p in lid(texts)]
+    recall, raw_recall = ours.count("yue") / len(ours), raw.count("yue") / len(raw)
+    assert raw_recall < 0.3 and recall > raw_recall + 0.5  # measured: lid.176 0.205, curate 0.790 (bench/LANGID.md)
+    # utterances of at least 10 Han characters (sentence-like; 60% of the set are shorter, down to fillers such as
+    # 哦 or 好好好 that no rule can tell from Mandarin): the goal of 0.90 (measured 0.956 on all 15,314)
+    long = [o for t, o in zip(texts, ours) if len(re.findall("[\u4e00-\u9fff]", t)) >= 10]
+    assert len(long) > 800 and long.count("yue") / len(long) >= 0.90
+    with open(shared_data / "prose_zh_wiki" / "passages.jsonl", encoding="utf-8") as f:
+        wiki = [json.loads(line)["text"] for line in f]
+    assert all(decide(t, p)[0] != "yue" for t, p in zip(wiki, lid(wiki)))
+
+
+def test_shared_data_no_yue_on_extracted_news(shared_data):
+    from curation.extract.html import ExtractHtml
+
+    pages = _jsonl_gz(shared_data / "html_zh_news" / "pages.jsonl.gz")[:32]  # all 64: bench/langid.py
+    extract = ExtractHtml()
+    texts = []
+    for p in pages:
+        doc = Document(text=p["html"], id=p["id"], metadata={"content_format": "html"})
+        if extract.filter(doc) is True:
+            texts.append(doc.text)
+    assert len(texts) >= 30
+    lines = [ln for t in texts for ln in t.splitlines() if len(ln.strip()) >= 8]
+    docs_and_lines = texts + lines
+    labels = [decide(t[:2000], p)[0] for t, p in zip(docs_and_lines, lid([t[:2000] for t in docs_and_lines]))]
+    assert "yue" not in labels and "wuu" not in labels
+    assert labels.count("ja") == 0  # lid.176 alone: 105 of the 1,707 lines of all 64 pages are "ja"

@@ -33,13 +33,13 @@ cp932, euc_jp, cp949, gb18030 and big5hkscs with errors counted and accepts a co
   GBK (no errors at all), GBK read as Big5, Shift-JIS, EUC-KR (whose Hangul rows land on GB2312 level 1, hence the
   Korean check first) or Latin-1 read as GBK all give rare or random characters.
 Each needs ``CJK_MIN_DISTINCT`` distinct characters of its script: a few bytes repeated by a template are not text.
-Measured on real pages (``tests/test_encoding.py``, same pages for both columns), charset-normalizer alone vs
-with ``guess_cjk`` first: the 139 zh pages of html_zh_news + html_zh_magic as GBK without any charset 114 vs 139 right,
-with 2 injected bad bytes 42 vs 139, with 5: 35 vs 138; as Big5 109 vs 139, 41 vs 139, 34 vs 139; the 11 ja pages as
-Shift-JIS / EUC-JP with 0 / 2 bad bytes 24 vs 41 of 44 (misses: an all-Han page with no kana, and one Shift-JIS
-page with 2 bad bytes); the 2 ko pages as EUC-KR 8 of 8 both; 176 Latin/Cyrillic pages of html_bench_other in
-cp1252, iso8859-2, cp1251, koi8-r, iso8859-5: identical results (guess_cjk declines every one). Cost: ~15 ms for a 180 KB page (charset-normalizer: ~7 ms), paid only by undeclared
-non-UTF-8 pages, most of which then skip charset-normalizer.
+Measured on real pages (``bench/charset.py`` -> ``bench/CHARSET.md``, same payloads for both columns), decode_html
+without vs with ``guess_cjk``: the 139 zh pages of html_zh_news + html_zh_magic as GBK without any charset 114 vs 139
+right, with 2 injected bad bytes 42 vs 139, with 5: 35 vs 138; as Big5 109 / 41 / 34 vs 139 / 139 / 139; the 11 ja
+pages as Shift-JIS and EUC-JP with 0 / 2 bad bytes 25 vs 41 of 44 (misses: a page with no kana at all, and one
+page with bad bytes); ko pages as EUC-KR 4 vs 4 of 4; 249 Latin/Cyrillic page encodings of html_bench_other
+(cp1252, iso8859-2, cp1251, koi8-r, iso8859-5): identical results (guess_cjk declines every one).
+Cost: ~13 ms for a 190 KB GBK page, about what charset-normalizer costs (~12 ms), which such pages then skip.
 """
 
 from __future__ import annotations
@@ -202,8 +202,6 @@ def _detect(payload: bytes) -> str | None:
 _KANA_RE = re.compile("[\u3041-\u3096\u30a1-\u30fa]")  # full-width hiragana and katakana letters
 _HANGUL_RE = re.compile("[\uac00-\ud7a3]")  # syllables (compatibility jamo are not evidence: Big5 row A4)
 _HAN_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-_ASCII_RUN_RE = re.compile(r"[\x00-\x7f]+")
-_LETTER_NON_ASCII_RE = re.compile(r"[^\x00-\x7f\W\d_]")  # non-ASCII word characters (letters, kana, Han)
 
 
 _FREQUENT_HAN: frozenset[str] = frozenset()
@@ -212,7 +210,8 @@ _FREQUENT_HAN: frozenset[str] = frozenset()
 def _frequent_han() -> frozenset[str]:
     """GB2312 level 1 (rows 0xB0-0xD7: the 3,755 most frequent hanzi, simplified) and Big5 level 1 (0xA440-0xC67E:
     the 5,401 frequent characters, traditional): 6,722 characters (they overlap), built once from the codecs
-    (~5 ms). One set for both codecs, because GBK pages may be written in traditional characters and Big5 pages quote simplified names."""
+    (~5 ms). One set for both codecs, because GBK pages may be written in traditional characters and Big5 pages
+    quote simplified names."""
     global _FREQUENT_HAN
     if not _FREQUENT_HAN:
         gb = bytes(b for hi in range(0xB0, 0xD8) for lo in range(0xA1, 0xFF) for b in (hi, lo))
@@ -231,6 +230,22 @@ def _ksx1001(ch: str) -> bool:
         return False
 
 
+_NON_ASCII_RUN = re.compile(rb"[\x80-\xff]{2,}")
+_ASCII_RUN_RE = re.compile(r"[\x00-\x7f]+")
+
+
+def _non_ascii_window(sample: bytes, size: int = 32768) -> bytes:
+    """``size`` bytes of ``sample`` from its first run of non-ASCII bytes, cut at ASCII bytes on both ends (so no
+    character is split); the whole sample when it is not much longer."""
+    if len(sample) <= 2 * size:
+        return sample
+    m = _NON_ASCII_RUN.search(sample)
+    start = m.start() if m else 0
+    start = sample.rfind(b">", 0, start) + 1  # after the last tag before the text: an ASCII boundary
+    end = sample.rfind(b"<", start, start + size)
+    return sample[start:end] if end > start else sample
+
+
 def guess_cjk(payload: bytes) -> str | None:
     """The CJK multi-byte codec the payload is written in, tolerating a few invalid bytes, or None (module
     docstring, step 5). Looks at the first ``CJK_SAMPLE_BYTES``."""
@@ -244,30 +259,40 @@ def guess_cjk(payload: bytes) -> str | None:
     budget = CJK_MAX_ERRORS_MIN + CJK_MAX_ERRORS_PER_KB * n_non_ascii / 1024
     baseline = sample.count(b"\xef\xbf\xbd")  # U+FFFD already in the bytes (rare) is not a decode error
     best, best_ratio = None, CJK_MIN_FREQUENT_RATIO
+    # wrong codecs fail early: a first look at a 32 KB window with at least 4 KB of non-ASCII bytes spares most of
+    # them the full decode (halves the cost on real GBK pages)
+    head = _non_ascii_window(sample)
+    head_budget = CJK_MAX_ERRORS_MIN + CJK_MAX_ERRORS_PER_KB * len(head.translate(None, bytes(range(0x80)))) / 1024
     for codec in ("cp932", "euc_jp", "cp949", "gb18030", "big5hkscs"):
+        if head is not sample and head.decode(codec, "replace").count("\ufffd") > head_budget + baseline:
+            continue
         text = sample.decode(codec, "replace")
         if text.count("\ufffd") - baseline > budget:
             continue
-        text = _ASCII_RUN_RE.sub("", text)  # markup and scripts: 5-10x less text to scan below
-        han = _HAN_RE.findall(text)
+        # one count of the distinct characters (C speed); the checks below then loop over a few thousand keys
+        chars = Counter(_ASCII_RUN_RE.sub("", text))  # without markup and scripts: 5-10x fewer characters
+        han = {ch: n for ch, n in chars.items() if _HAN_RE.match(ch)}
+        n_han = sum(han.values())
         if codec in ("cp932", "euc_jp"):
-            kana = _KANA_RE.findall(text)
-            if len(set(kana)) >= CJK_MIN_DISTINCT and len(kana) >= CJK_MIN_KANA_RATIO * (len(kana) + len(han)):
+            kana = {ch: n for ch, n in chars.items() if _KANA_RE.match(ch)}
+            n_kana = sum(kana.values())
+            if len(kana) >= CJK_MIN_DISTINCT and n_kana >= CJK_MIN_KANA_RATIO * (n_kana + n_han):
                 return codec
         elif codec == "cp949":
             # only the 2,350 syllables of KS X 1001 (EUC-KR) count: real Korean is written almost entirely in them,
             # while Big5 bytes and cp1252 quotes before a letter (’s) land on cp949's extension syllables
-            hangul = Counter(_HANGUL_RE.findall(text))
+            hangul = {ch: n for ch, n in chars.items() if _HANGUL_RE.match(ch)}
             n_ksx = sum(n for ch, n in hangul.items() if _ksx1001(ch))
-            if len(hangul) >= CJK_MIN_DISTINCT and n_ksx >= CJK_MIN_HANGUL_RATIO * (hangul.total() + len(han)):
+            if len(hangul) >= CJK_MIN_DISTINCT and n_ksx >= CJK_MIN_HANGUL_RATIO * (sum(hangul.values()) + n_han):
                 return codec
-        elif len(set(han)) >= CJK_MIN_DISTINCT and len(han) >= CJK_MIN_HAN_RATIO * len(
-            _LETTER_NON_ASCII_RE.findall(text)
-        ):
+        else:
+            n_letters = sum(n for ch, n in chars.items() if ord(ch) > 0x7F and ch.isalpha())
+            if len(han) < CJK_MIN_DISTINCT or n_han < CJK_MIN_HAN_RATIO * n_letters:
+                continue
             # Big5 read as GBK decodes without a single error (every Big5 byte pair is a valid GBK pair): the
             # better of the two Chinese codecs by frequent-character share wins
             frequent = _frequent_han()
-            ratio = sum(n for ch, n in Counter(han).items() if ch in frequent) / len(han)
+            ratio = sum(n for ch, n in han.items() if ch in frequent) / n_han
             if ratio >= best_ratio:
                 best, best_ratio = codec, ratio
     return best
