@@ -305,6 +305,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that take remote (s3://, gs://, hf://) arguments through a local staging mirror (curation.storage.Staging):
+# {command function: {argument: manifest (a set to download) | tree (a directory) | dir | file (outputs)}}
+_STAGED = {
+    "curation.tokenize.cli.cmd_tokenize": {"manifest": "manifest", "tokenizer": "tree", "out": "dir"},
+    "curation.tokenize.cli.cmd_train": {"manifest": "manifest", "out": "dir"},
+    "curation.tokenize.cli.cmd_eval": {"manifest": "manifest", "tokenizer": "tree", "out": "file"},
+    "curation.report.cli.cmd_report": {"manifest": "manifest", "out": "dir"},
+}
+
+
+def _staged_spec(args) -> dict:
+    from curation import storage
+
+    spec = _STAGED.get(f"{getattr(args.func, '__module__', '')}.{getattr(args.func, '__name__', '')}", {})
+    return {k: v for k, v in spec.items() if isinstance(getattr(args, k, None), str)
+            and storage.is_remote(getattr(args, k))}
+
+
+def _run_staged(args) -> int:
+    """Run a command whose remote arguments are replaced by local staged copies; upload its outputs (manifest
+    last) only when it succeeds."""
+    from curation import storage
+
+    staging = storage.Staging()
+    try:
+        for key, kind in _staged_spec(args).items():
+            url = getattr(args, key)
+            if kind == "manifest":
+                setattr(args, key, staging.fetch_manifest(url))
+            elif kind == "tree":
+                setattr(args, key, staging.fetch_tree(url))
+            elif kind == "dir":
+                setattr(args, key, staging.output(url))
+            else:
+                parent = staging.output(url.rsplit("/", 1)[0])
+                setattr(args, key, os.path.join(parent, url.rsplit("/", 1)[1]))
+        rc = args.func(args)
+        if rc == 0:
+            staging.publish()
+            for _, url in staging.outputs:
+                print(f"uploaded to {url} (the paths above are its local staging copy)", file=sys.stderr)
+        return rc
+    finally:
+        staging.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -320,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.remove()  # the CLI owns the console: warnings only (task logs go to files, see executor.py)
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
     try:
-        return args.func(args)
+        return _run_staged(args) if _staged_spec(args) else args.func(args)
     except CurateError as e:
         print(f"curate: error: {e}", file=sys.stderr)
         return e.exit_code

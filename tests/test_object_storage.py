@@ -44,6 +44,9 @@ def s3(tmp_path_factory):
     if not SAMPLE.is_dir():
         pytest.skip("bundled sample crawl missing")
     port = _free_port()
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one INFO line per request otherwise
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     nowhere = tmp_path_factory.mktemp("aws") / "none"  # no ~/.aws config or profile may leak in
@@ -265,3 +268,36 @@ def test_verify_reads_a_shard_set_in_a_bucket(s3, runs, capsys):
     out = capsys.readouterr()
     text = out.out + out.err
     assert "kept/00001_0000.parquet: sha256" in text and "kept/00009_0000.parquet: shard on disk but not in" in text
+
+
+@pytest.mark.timeout(300)
+def test_tokenizer_train_tokenize_and_report_read_and_write_buckets(s3, runs, tmp_path):
+    """The shard set in the bucket -> a tokenizer in the bucket -> a tokenized set in the bucket (verified there,
+    linked to its shard set by the same relative path as locally) -> a report in the bucket."""
+    from curation.cli import main
+
+    base = f"s3://{OUT_BUCKET}"
+    assert main(["tokenizer", "train", f"{base}/web_zh", "--out", f"{base}/tok", "--backend", "hf", "--vocab-size",
+                 "500", "--sample-bytes", "100000", "--heldout-bytes", "10000", "--threads", "1",
+                 "--no-progress"]) == 0
+    assert s3.exists(f"{OUT_BUCKET}/tok/tokenizer.json") and s3.exists(f"{OUT_BUCKET}/tok/tokenizer_card.json")
+    assert main(["tokenize", f"{base}/web_zh", "--tokenizer", f"{base}/tok", "--out", f"{base}/tokens",
+                 "--seq-len", "64", "--workers", "1", "--no-progress"]) == 0
+    tokens = json.loads(s3.cat_file(f"{OUT_BUCKET}/tokens/manifest.json"))
+    assert tokens["kind"] == "tokenized_set" and tokens["totals"]["num_tokens"] > 10_000
+    assert tokens["source"]["manifest"] == "../web_zh/manifest.json"
+    assert main(["verify", f"{base}/tokens"]) == 0
+    # the same commands on local copies give byte-identical token shards
+    local_set = runs["root"] / "local_out"
+    tok = tmp_path / "tok"
+    s3.get(f"{OUT_BUCKET}/tok/", str(tok), recursive=True)
+    assert main(["tokenize", str(local_set), "--tokenizer", str(tok), "--out", str(tmp_path / "tokens"),
+                 "--seq-len", "64", "--workers", "1", "--no-progress"]) == 0
+    local_tokens = json.loads((tmp_path / "tokens" / "manifest.json").read_text())
+    assert [s["sha256"] for s in local_tokens["shards"]] == [s["sha256"] for s in tokens["shards"]]
+    assert main(["report", f"{base}/tokens", "--out", f"{base}/report"]) == 0
+    assert {"report.md", "report.json", "report.html"} <= {k.rsplit("/", 1)[1] for k in
+                                                          s3.find(f"{OUT_BUCKET}/report")}
+    report = json.loads(s3.cat_file(f"{OUT_BUCKET}/report/report.json"))
+    assert report["manifest"] == f"{base}/tokens/manifest.json"  # the URL, not the staging copy's path
+    assert not any(b"curate-stage" in s3.cat_file(k) for k in s3.find(f"{OUT_BUCKET}/report"))
