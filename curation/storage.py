@@ -364,6 +364,8 @@ class Staging:
 
         self.root = tempfile.mkdtemp(prefix="curate-stage-")
         self.outputs: list[tuple[str, str]] = []
+        self._fetched: dict[str, dict[str, tuple[int, int]]] = {}  # sets fetched for update: rel -> (size, mtime)
+        self.replacements: list[tuple[str, str]] = []  # more (staged, original) strings for text outputs
 
     def local(self, url: str) -> str:
         proto, inner = str(url).split("://", 1)
@@ -408,6 +410,35 @@ class Staging:
                 self.fetch_file(target)
         return local
 
+    def fetch_set_for_update(self, url: str, skip: tuple[str, ...] = ("logs/", "work/", "ingest_errors/")) -> str:
+        """A set edited in place (``curate takedown``): every object under its directory but run logs and
+        intermediates, and the same for every set its manifest refers to (a tokenized set's shard set, a mixture's
+        sources); each is written back by ``publish``. Returns the local manifest path."""
+        url = str(url).rstrip("/")
+        if url.endswith(".json"):
+            url = url.rsplit("/", 1)[0]
+        local = self.local(url)
+        if any(u == url for _, u in self.outputs):
+            return os.path.join(local, "manifest.json")
+        if not isfile(join(url, "manifest.json")):
+            raise CurateError(f"manifest not found: {join(url, 'manifest.json')}")
+        fs, p = url_to_fs(url)
+        fetched = {}
+        for key in fs.find(p):
+            rel = posixpath.relpath(key, p)
+            if not rel.startswith(skip):
+                dest = self.fetch_file(_url(protocol_of(url), key))
+                fetched[rel] = (os.path.getsize(dest), os.stat(dest).st_mtime_ns)
+        self.outputs.append((local, url))
+        self._fetched[local] = fetched
+        with open(os.path.join(local, "manifest.json"), encoding="utf-8") as f:
+            data = json.load(f)
+        for rel in _listed_files(data):
+            if rel.endswith("manifest.json"):
+                target = posixpath.normpath(join(url, rel).split("://", 1)[1])
+                self.fetch_set_for_update(_url(protocol_of(url), target), skip)
+        return os.path.join(local, "manifest.json")
+
     def output(self, url: str) -> str:
         """A local directory to write instead of ``url``; uploaded by ``publish``."""
         local = self.local(str(url).rstrip("/"))
@@ -419,14 +450,20 @@ class Staging:
         """Upload every output directory: all files first, then each ``manifest.json`` (the set becomes valid only
         when its manifest appears; each object is visible only when complete)."""
         for local, url in self.outputs:
-            files = sorted(os.path.relpath(os.path.join(d, f), local) for d, _, fs_ in os.walk(local) for f in fs_)
-            files = [f for f in files if not os.path.basename(f).startswith(".")]
-            last = [f for f in files if os.path.basename(f) == "manifest.json"]
-            for rel in [f for f in files if f not in last] + last:
+            files = sorted(os.path.relpath(os.path.join(d, f), local).replace(os.sep, "/")
+                           for d, _, fs_ in os.walk(local) for f in fs_)
+            files = [f for f in files if not posixpath.basename(f).startswith(".")]
+            before = self._fetched.get(local, {})
+            changed = [f for f in files if before.get(f) != (os.path.getsize(os.path.join(local, f)),
+                                                             os.stat(os.path.join(local, f)).st_mtime_ns)]
+            last = [f for f in changed if f == "manifest.json"]  # the set's own manifest: after its files
+            for rel in [f for f in changed if f not in last] + last:
                 src = os.path.join(local, rel)
                 self._unstage_paths(src)
-                fs, p = url_to_fs(join(url, rel.replace(os.sep, "/")))
+                fs, p = url_to_fs(join(url, rel))
                 fs.put_file(src, p)
+            for rel in sorted(set(before) - set(files)):  # moved away or deleted locally: old versions, last
+                remove(join(url, rel))
 
     def _unstage_paths(self, path: str) -> None:
         """A command records the paths it was given (a report names its manifest): in text outputs, a path into
@@ -435,10 +472,12 @@ class Staging:
             return
         with open(path, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
-        if self.root not in text:
+        if self.root not in text and not any(a in text for a, _ in self.replacements):
             return
         for proto in os.listdir(self.root):
             text = text.replace(f"{self.root}/{proto}/", f"{proto}://")
+        for a, b in self.replacements:
+            text = text.replace(a, b)
         with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
             f.write(text)
 

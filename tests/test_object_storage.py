@@ -301,3 +301,61 @@ def test_tokenizer_train_tokenize_and_report_read_and_write_buckets(s3, runs, tm
     report = json.loads(s3.cat_file(f"{OUT_BUCKET}/report/report.json"))
     assert report["manifest"] == f"{base}/tokens/manifest.json"  # the URL, not the staging copy's path
     assert not any(b"curate-stage" in s3.cat_file(k) for k in s3.find(f"{OUT_BUCKET}/report"))
+
+
+def test_takedown_rewrites_a_shard_set_in_a_bucket(s3, runs, tmp_path):
+    import io
+
+    import pyarrow.parquet as pq
+
+    from curation.cli import main
+
+    src, td = f"{OUT_BUCKET}/web_zh", f"{OUT_BUCKET}/takedown"
+    for key in s3.find(src):
+        if not key[len(src) + 1:].startswith(("logs/", "work/")):
+            s3.copy(key, td + key[len(src):])
+    before = _manifest(s3, td)
+    first = before["shards"][0]["path"]
+    row = pq.read_table(io.BytesIO(s3.cat_file(f"{td}/{first}"))).slice(0, 1).to_pylist()[0]
+    url = json.loads(row["metadata"])["url"]
+    (tmp_path / "urls.txt").write_text(url + "\n", encoding="utf-8")
+    assert main(["takedown", f"s3://{td}", "--urls", str(tmp_path / "urls.txt")]) == 0
+    after = _manifest(s3, td)
+    assert after["totals"]["num_docs"] == before["totals"]["num_docs"] - 1
+    assert after["lineage"]["supersedes"]["removed_docs"] >= 1
+    assert s3.exists(f"{td}/superseded/1/manifest.json") and s3.exists(f"{td}/superseded/1/{first}")
+    assert not s3.exists(f"{td}/{first}")  # the old version moved away: its documents are gone from the set
+    assert main(["verify", f"s3://{td}"]) == 0
+    for s in after["shards"]:
+        urls = [json.loads(m)["url"] for m in pq.read_table(io.BytesIO(s3.cat_file(f"{td}/{s['path']}")))
+                .column("metadata").to_pylist()]
+        assert url not in urls
+
+
+def test_mixture_from_a_bucket_to_a_bucket(s3, runs, tmp_path):
+    """A documents mixture of the shard set in the bucket, written to the bucket: the same shards as the same
+    mixture of the local copy, the manifest links its source by the URL layout and names its YAML as written."""
+    import yaml
+
+    from curation.cli import main
+
+    def mix(source: str, output: str, name: str) -> Path:
+        p = tmp_path / f"{name}.yaml"
+        p.write_text(yaml.safe_dump({"kind": "mixture", "name": "mix_s3", "output": output, "seed": 0,
+                                     "unit": "chars", "budget": 40_000,
+                                     "sources": {"web": {"manifest": source, "weight": 1.0}}}), encoding="utf-8")
+        return p
+
+    assert main(["run", str(mix(f"s3://{OUT_BUCKET}/web_zh", f"s3://{OUT_BUCKET}/mix", "remote")),
+                 "--no-progress"]) == 0
+    assert main(["run", str(mix(str(runs["root"] / "local_out"), str(tmp_path / "mix"), "local")),
+                 "--no-progress"]) == 0
+    remote = _manifest(s3, f"{OUT_BUCKET}/mix")
+    local = json.loads((tmp_path / "mix" / "manifest.json").read_text())
+    assert remote["kind"] == "mixture" and remote["totals"]["num_docs"] > 10
+    assert [s["sha256"] for s in remote["shards"]] == [s["sha256"] for s in local["shards"]]
+    assert remote["sources"][0]["manifest"] == "../web_zh/manifest.json"
+    assert remote["mix_file"].endswith("remote.yaml")
+    assert not any(b"curate-stage" in s3.cat_file(k) for k in s3.find(f"{OUT_BUCKET}/mix"))
+    assert main(["verify", f"s3://{OUT_BUCKET}/mix"]) == 0
+    assert not list(tmp_path.glob(".*.staged.yaml"))
