@@ -63,6 +63,9 @@ def s3(tmp_path_factory):
     for f in sorted(SAMPLE.glob("*.warc.gz")):
         fs.put_file(str(f), f"{IN_BUCKET}/sample_crawl/{f.name}")
     yield fs
+    from curation import storage
+
+    storage.configure(None)  # a pipeline loaded in this process (the Ray test) configured its storage: block
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
@@ -257,6 +260,9 @@ def test_storage_block_is_validated_with_file_and_line(tmp_path, capsys):
     n = next(i for i, line in enumerate(lines, 1) if "endpoint_ur" in line)
     assert f"{p}:{n}: storage.s3.endpoint_ur: unknown s3 option 'endpoint_ur' (did you mean 'endpoint_url'?)" in err
     assert "unknown storage protocol 'ftp2'" in err
+    from curation import storage
+
+    assert storage.options_for("s3://bucket/x") == {"use_listings_cache": False}  # the bad block was not kept
 
 
 def test_verify_reads_a_shard_set_in_a_bucket(s3, runs, capsys):
