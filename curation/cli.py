@@ -132,6 +132,8 @@ def cmd_run(args) -> int:
     if is_mixture_file(args.pipeline):  # a mixture (kind: mixture): curation/mix
         from curation.mix import run_mixture
 
+        if _mixture_urls(args.pipeline, args.output):
+            return _run_mixture_staged(args, console)
         return run_mixture(args.pipeline, args.output, args.dry_run, args.workers, console, not args.no_progress)
     cfg = load_pipeline(args.pipeline, output_override=args.output)
     cfg.output = cfg.output.resolve() if args.executor != "local" else cfg.output  # cluster jobs need absolute paths
@@ -312,6 +314,121 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that take remote (s3://, gs://, hf://) arguments through a local staging mirror (curation.storage.Staging):
+# {command function: {argument: manifest (a set to download) | tree (a directory) | dir | file (outputs)}}
+_STAGED = {
+    "curation.tokenize.cli.cmd_tokenize": {"manifest": "manifest", "tokenizer": "tree", "out": "dir"},
+    "curation.tokenize.cli.cmd_train": {"manifest": "manifest", "out": "dir"},
+    "curation.tokenize.cli.cmd_eval": {"manifest": "manifest", "tokenizer": "tree", "out": "file"},
+    "curation.report.cli.cmd_report": {"manifest": "manifest", "out": "dir"},
+    "curation.governance.cli.cmd_takedown": {"manifests": "update"},
+}
+
+
+def _staged_spec(args) -> dict:
+    from curation import storage
+
+    spec = _STAGED.get(f"{getattr(args.func, '__module__', '')}.{getattr(args.func, '__name__', '')}", {})
+
+    def remote(v) -> bool:
+        return any(storage.is_remote(x) for x in v) if isinstance(v, list) else isinstance(v, str) and \
+            storage.is_remote(v)
+
+    return {k: v for k, v in spec.items() if remote(getattr(args, k, None))}
+
+
+def _run_staged(args) -> int:
+    """Run a command whose remote arguments are replaced by local staged copies; upload its outputs (manifest
+    last) only when it succeeds."""
+    from curation import storage
+
+    staging = storage.Staging()
+    try:
+        for key, kind in _staged_spec(args).items():
+            url = getattr(args, key)
+            if kind == "update":  # sets edited in place (takedown): local paths stay, remote ones are staged
+                setattr(args, key, [staging.fetch_set_for_update(u) if storage.is_remote(u) else u for u in url])
+            elif kind == "manifest":
+                setattr(args, key, staging.fetch_manifest(url))
+            elif kind == "tree":
+                setattr(args, key, staging.fetch_tree(url))
+            elif kind == "dir":
+                setattr(args, key, staging.output(url))
+            else:
+                parent = staging.output(url.rsplit("/", 1)[0])
+                setattr(args, key, os.path.join(parent, url.rsplit("/", 1)[1]))
+        rc = args.func(args)
+        if rc == 0:
+            staging.publish()
+            for _, url in staging.outputs:
+                print(f"uploaded to {url} (the paths above are its local staging copy)", file=sys.stderr)
+        return rc
+    finally:
+        staging.close()
+
+
+def _mixture_urls(path: str, output: str | None) -> dict[str, str]:
+    """Remote locations in a mixture YAML: {url: manifest | tree | dir} (source manifests, tokenizer dir,
+    output). Nothing remote: {} (the mixture runs as it is)."""
+    from pathlib import Path
+
+    import yaml
+
+    from curation import storage
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}  # the mixture loader reports it with file:line
+    if not isinstance(data, dict):
+        return {}
+    found = {}
+    for spec in (data.get("sources") or {}).values() if isinstance(data.get("sources"), dict) else ():
+        if isinstance(spec, dict) and isinstance(spec.get("manifest"), str) and storage.is_remote(spec["manifest"]):
+            found[spec["manifest"]] = "manifest"
+    tok = data.get("tokenizer")
+    if isinstance(tok, dict) and isinstance(tok.get("dir"), str) and storage.is_remote(tok["dir"]):
+        found[tok["dir"]] = "tree"
+    out = output if output is not None else data.get("output")
+    if isinstance(out, str) and storage.is_remote(out):
+        found[out] = "dir"
+    return found
+
+
+def _run_mixture_staged(args, console) -> int:
+    """A mixture with s3:// (gs://, hf://) sources, tokenizer or output: the same YAML with those URLs replaced by
+    local staged copies (same lines, so errors keep their line numbers; written beside it under a hidden name so
+    its relative paths still resolve), run, then the output uploaded with manifest.json last."""
+    from pathlib import Path
+
+    from curation import storage
+    from curation.mix import run_mixture
+
+    urls = _mixture_urls(args.pipeline, args.output)
+    staging = storage.Staging()
+    src = Path(args.pipeline)
+    staged_yaml = src.with_name(f".{src.stem}.staged{src.suffix}")
+    try:
+        text = src.read_text(encoding="utf-8")
+        output = args.output
+        for url, kind in sorted(urls.items(), key=lambda kv: -len(kv[0])):  # longest first: no prefix clash
+            local = {"manifest": staging.fetch_manifest, "tree": staging.fetch_tree, "dir": staging.output}[kind](url)
+            text = text.replace(url, local)
+            if url == args.output:
+                output = local
+        staged_yaml.write_text(text, encoding="utf-8")
+        staging.replacements.append((staged_yaml.name, src.name))  # the manifest's mix_file
+        rc = run_mixture(str(staged_yaml), output, args.dry_run, args.workers, console, not args.no_progress)
+        if rc == 0 and not args.dry_run:
+            staging.publish()
+            for _, url in staging.outputs:
+                print(f"uploaded to {url} (the paths above are its local staging copy)", file=sys.stderr)
+        return rc
+    finally:
+        staged_yaml.unlink(missing_ok=True)
+        staging.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -327,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.remove()  # the CLI owns the console: warnings only (task logs go to files, see executor.py)
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
     try:
-        return args.func(args)
+        return _run_staged(args) if _staged_spec(args) else args.func(args)
     except CurateError as e:
         print(f"curate: error: {e}", file=sys.stderr)
         return e.exit_code

@@ -420,8 +420,8 @@ def _check_storage(block: Any, errors: _Errors) -> dict[str, Any]:
 
     from curation import storage
 
+    storage.configure(None)  # an invalid block must not stay configured for what this process does next
     if block is None:
-        storage.configure(None)
         return {}
     problems = storage.check_storage_block(block)
     for key_path, msg in problems:
@@ -430,6 +430,7 @@ def _check_storage(block: Any, errors: _Errors) -> dict[str, Any]:
         return {}
     import fsspec
 
+    n_errors = len(errors.items)
     for proto, opts in block.items():
         if any(kp[:1] == (proto,) for kp, _ in problems):
             continue
@@ -449,5 +450,7 @@ def _check_storage(block: Any, errors: _Errors) -> dict[str, Any]:
             if key not in known:
                 errors.add(("storage", proto, key), f"unknown {proto} option '{key}'{_did_you_mean(key, known)}; "
                                                     f"options of {cls.__name__}: {', '.join(sorted(known))}")
+    if problems or len(errors.items) > n_errors:
+        return {}
     storage.configure(block)
     return dict(block)

@@ -279,7 +279,7 @@ def submit_slurm(executors: list, opts: ExecutorOptions, output: Path) -> dict[s
     last = executors[-1]
     script, _ = _finalize_script(last, opts, output)
     dep = [f"--dependency=afterok:{last.job_id}"] if str(last.job_id) != "-1" else []
-    (output / "logs" / "finalize.slurm").write_text(script)
+    storage.write_text(str(output / "logs" / "finalize.slurm"), script)
     jobs[last.job_name.rsplit(".", 1)[0] + ".finalize"] = str(
         _dt_slurm.launch_slurm_job(script, last.job_id_retriever, *dep))
     return jobs

@@ -347,3 +347,166 @@ class local_copy:  # noqa: N801 - used like a function: ``with local_copy(path) 
                 os.remove(self._tmp)
             except FileNotFoundError:
                 pass
+
+
+class Staging:
+    """Local mirror of object-store locations for the commands that read and write whole sets (``tokenize``,
+    ``tokenizer train``, ``report``): a remote input set is downloaded (its manifest, stats.json and the files the
+    manifest lists, recursively through the manifests it refers to), the command runs on local paths, and each
+    remote output directory is uploaded afterwards, every ``manifest.json`` last. Memory stays bounded (the copy is
+    on disk, in ``$TMPDIR``); the cost is one download of the input shards and one upload of the output.
+
+    The mirror is laid out as ``<root>/<protocol>/<bucket>/<key>``, so a relative path between two staged places
+    (a tokenized set's link to its shard set) is the relative path between their URLs."""
+
+    def __init__(self):
+        import tempfile
+
+        self.root = tempfile.mkdtemp(prefix="curate-stage-")
+        self.outputs: list[tuple[str, str]] = []
+        self._fetched: dict[str, dict[str, tuple[int, int]]] = {}  # sets fetched for update: rel -> (size, mtime)
+        self.replacements: list[tuple[str, str]] = []  # more (staged, original) strings for text outputs
+
+    def local(self, url: str) -> str:
+        proto, inner = str(url).split("://", 1)
+        return os.path.join(self.root, proto, *[p for p in inner.split("/") if p])
+
+    def fetch_file(self, url: str) -> str:
+        dest = self.local(url)
+        if not os.path.exists(dest):
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            fs, p = url_to_fs(url)
+            fs.get_file(p, dest + ".part")
+            os.replace(dest + ".part", dest)
+        return dest
+
+    def fetch_tree(self, url: str) -> str:
+        """Every object under a prefix (a tokenizer directory: a few small files)."""
+        fs, p = url_to_fs(url)
+        proto = protocol_of(url)
+        for key in fs.find(p):
+            self.fetch_file(_url(proto, key))
+        return self.local(url)
+
+    def fetch_manifest(self, url: str) -> str:
+        """A manifest (``.../manifest.json`` or its directory) and what it lists; returns the local manifest path."""
+        url = str(url).rstrip("/")
+        if not url.endswith(".json"):
+            url = join(url, "manifest.json")
+        local = self.local(url)
+        if os.path.exists(local):
+            return local
+        if not isfile(url):
+            raise CurateError(f"manifest not found: {url}")
+        self.fetch_file(url)
+        with open(local, encoding="utf-8") as f:
+            data = json.load(f)
+        base = url.rsplit("/", 1)[0]
+        for rel in _listed_files(data):
+            target = _url(protocol_of(base), posixpath.normpath(join(base, rel).split("://", 1)[1]))
+            if rel.endswith("manifest.json"):
+                self.fetch_manifest(target)
+            elif isfile(target):
+                self.fetch_file(target)
+        return local
+
+    def fetch_set_for_update(self, url: str, skip: tuple[str, ...] = ("logs/", "work/", "ingest_errors/")) -> str:
+        """A set edited in place (``curate takedown``): every object under its directory but run logs and
+        intermediates, and the same for every set its manifest refers to (a tokenized set's shard set, a mixture's
+        sources); each is written back by ``publish``. Returns the local manifest path."""
+        url = str(url).rstrip("/")
+        if url.endswith(".json"):
+            url = url.rsplit("/", 1)[0]
+        local = self.local(url)
+        if any(u == url for _, u in self.outputs):
+            return os.path.join(local, "manifest.json")
+        if not isfile(join(url, "manifest.json")):
+            raise CurateError(f"manifest not found: {join(url, 'manifest.json')}")
+        fs, p = url_to_fs(url)
+        fetched = {}
+        for key in fs.find(p):
+            rel = posixpath.relpath(key, p)
+            if not rel.startswith(skip):
+                dest = self.fetch_file(_url(protocol_of(url), key))
+                fetched[rel] = (os.path.getsize(dest), os.stat(dest).st_mtime_ns)
+        self.outputs.append((local, url))
+        self._fetched[local] = fetched
+        with open(os.path.join(local, "manifest.json"), encoding="utf-8") as f:
+            data = json.load(f)
+        for rel in _listed_files(data):
+            if rel.endswith("manifest.json"):
+                target = posixpath.normpath(join(url, rel).split("://", 1)[1])
+                self.fetch_set_for_update(_url(protocol_of(url), target), skip)
+        return os.path.join(local, "manifest.json")
+
+    def output(self, url: str) -> str:
+        """A local directory to write instead of ``url``; uploaded by ``publish``."""
+        local = self.local(str(url).rstrip("/"))
+        os.makedirs(local, exist_ok=True)
+        self.outputs.append((local, str(url).rstrip("/")))
+        return local
+
+    def publish(self) -> None:
+        """Upload every output directory: all files first, then each ``manifest.json`` (the set becomes valid only
+        when its manifest appears; each object is visible only when complete)."""
+        for local, url in self.outputs:
+            files = sorted(os.path.relpath(os.path.join(d, f), local).replace(os.sep, "/")
+                           for d, _, fs_ in os.walk(local) for f in fs_)
+            files = [f for f in files if not posixpath.basename(f).startswith(".")]
+            before = self._fetched.get(local, {})
+            changed = [f for f in files if before.get(f) != (os.path.getsize(os.path.join(local, f)),
+                                                             os.stat(os.path.join(local, f)).st_mtime_ns)]
+            last = [f for f in changed if f == "manifest.json"]  # the set's own manifest: after its files
+            for rel in [f for f in changed if f not in last] + last:
+                src = os.path.join(local, rel)
+                self._unstage_paths(src)
+                fs, p = url_to_fs(join(url, rel))
+                fs.put_file(src, p)
+            for rel in sorted(set(before) - set(files)):  # moved away or deleted locally: old versions, last
+                remove(join(url, rel))
+
+    def _unstage_paths(self, path: str) -> None:
+        """A command records the paths it was given (a report names its manifest): in text outputs, a path into
+        the mirror becomes the URL it stands for again."""
+        if not path.endswith((".json", ".md", ".html", ".txt", ".yaml")):
+            return
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+        if self.root not in text and not any(a in text for a, _ in self.replacements):
+            return
+        for proto in os.listdir(self.root):
+            text = text.replace(f"{self.root}/{proto}/", f"{proto}://")
+        for a, b in self.replacements:
+            text = text.replace(a, b)
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(text)
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _listed_files(manifest: dict) -> list[str]:
+    """Relative paths a manifest lists: shards, removed shards, document indexes, stats, source manifests."""
+    out: list[str] = []
+
+    def walk(v, key=None):
+        if isinstance(v, dict):
+            p = v.get("path")
+            if isinstance(p, str) and ("sha256" in v or p.endswith((".parquet", ".arrow"))):
+                out.append(p)
+            m = v.get("manifest")
+            if isinstance(m, str) and m.endswith(".json") and "://" not in m:
+                out.append(m)
+            for k, x in v.items():
+                if k != "config":
+                    walk(x, k)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, key)
+
+    walk(manifest)
+    if isinstance(manifest.get("stats"), str):
+        out.append(manifest["stats"])
+    return list(dict.fromkeys(out))

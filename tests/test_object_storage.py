@@ -44,6 +44,9 @@ def s3(tmp_path_factory):
     if not SAMPLE.is_dir():
         pytest.skip("bundled sample crawl missing")
     port = _free_port()
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one INFO line per request otherwise
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     nowhere = tmp_path_factory.mktemp("aws") / "none"  # no ~/.aws config or profile may leak in
@@ -60,6 +63,9 @@ def s3(tmp_path_factory):
     for f in sorted(SAMPLE.glob("*.warc.gz")):
         fs.put_file(str(f), f"{IN_BUCKET}/sample_crawl/{f.name}")
     yield fs
+    from curation import storage
+
+    storage.configure(None)  # a pipeline loaded in this process (the Ray test) configured its storage: block
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
@@ -94,15 +100,53 @@ def _objects(fs, prefix: str) -> dict[str, bytes]:
     return {k: fs.cat_file(k) for k in sorted(fs.find(prefix))}
 
 
+def _completions(fs, prefix: str) -> int:
+    return sum(1 for k in fs.find(f"{prefix}/logs") if "/completions/" in k)
+
+
+def _run_and_kill(fs, pipeline: Path, prefix: str) -> dict:
+    """Start a bucket -> bucket run, SIGKILL its process group once 3 tasks completed (of 26 over 7 phases), and
+    record what the bucket holds then."""
+    import pyarrow.parquet as pq
+
+    p = subprocess.Popen(_cmd(pipeline, f"s3://{prefix}"), cwd=REPO, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    t0 = time.monotonic()
+    try:
+        while p.poll() is None and _completions(fs, prefix) < 3:
+            assert time.monotonic() - t0 < 240, "run did not reach its kill point"
+            time.sleep(0.1)
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait(timeout=30)
+    incomplete = []
+    for key in fs.find(prefix):  # every object under a final name must be complete
+        try:
+            if key.endswith(".parquet"):
+                pq.read_table(fs.open(key, "rb"))
+            elif key.endswith(".json"):
+                json.loads(fs.cat_file(key))
+        except Exception as e:  # noqa: BLE001
+            incomplete.append(f"{key}: {e}")
+    return {"returncode": p.returncode, "completions": _completions(fs, prefix), "incomplete": incomplete,
+            "manifest": fs.exists(f"{prefix}/manifest.json"), "shards": len(fs.find(f"{prefix}/kept")),
+            "log": p.stderr.read().decode("utf-8", "replace")}
+
+
 @pytest.fixture(scope="module")
 def runs(s3, tmp_path_factory):
-    """Two runs of web_zh from the bucket: into the bucket, into a local directory."""
+    """web_zh from the bucket into a local directory (the reference), and into the bucket: SIGKILLed midway, then
+    the same command again (resume)."""
     root = tmp_path_factory.mktemp("s3runs")
     pipeline = _s3_pipeline(root)
-    remote = _run(pipeline, f"s3://{OUT_BUCKET}/web_zh")
     local_out = _run(pipeline, str(root / "local_out"))
-    return {"root": root, "pipeline": pipeline, "logs": [remote.stdout + remote.stderr,
-                                                          local_out.stdout + local_out.stderr]}
+    killed = _run_and_kill(s3, pipeline, f"{OUT_BUCKET}/web_zh")
+    remote = _run(pipeline, f"s3://{OUT_BUCKET}/web_zh")
+    return {"root": root, "pipeline": pipeline, "killed": killed,
+            "logs": [remote.stdout + remote.stderr, local_out.stdout + local_out.stderr, killed["log"]]}
 
 
 def _manifest(fs, prefix: str) -> dict:
@@ -115,7 +159,7 @@ def _shards(manifest: dict) -> dict[str, str]:
     return out
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 def test_web_zh_bucket_to_bucket_same_shards_as_local_output(s3, runs):
     remote = _manifest(s3, f"{OUT_BUCKET}/web_zh")
     local = json.loads((runs["root"] / "local_out" / "manifest.json").read_text())
@@ -164,68 +208,53 @@ def test_no_credential_in_any_written_object_file_or_log(s3, runs):
     assert len(written) > 50
 
 
-def _completions(fs, prefix: str) -> int:
-    return sum(1 for k in fs.find(f"{prefix}/logs") if "/completions/" in k)
-
-
-@pytest.mark.timeout(600)
 def test_kill_midway_on_s3_then_resume_gives_the_same_shards(s3, runs):
-    """SIGKILL the run's process group once some tasks completed (later phases not done): nothing partial is
-    visible under a final key, no manifest; the same command again reuses the finished tasks and ends with the
-    uninterrupted run's shards."""
-    import pyarrow.parquet as pq
-
-    prefix = f"{OUT_BUCKET}/killed"
-    p = subprocess.Popen(_cmd(runs["pipeline"], f"s3://{prefix}"), cwd=REPO, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, start_new_session=True)
-    t0 = time.monotonic()
-    try:
-        while p.poll() is None and _completions(s3, prefix) < 3:
-            assert time.monotonic() - t0 < 240, "run did not reach its kill point"
-            time.sleep(0.1)
-    finally:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait(timeout=30)
-    assert p.returncode == -signal.SIGKILL, "the run finished before the kill: nothing was tested"
-    done = _completions(s3, prefix)
-    assert 0 < done < 21  # 4 + 4 + 1 + 4 + 4 + 1 + 4 tasks over 7 phases
-    assert not s3.exists(f"{prefix}/manifest.json")
-    for key in s3.find(prefix):  # every object under a final name is complete
-        if key.endswith(".parquet"):
-            pq.read_table(s3.open(key, "rb"))
-        elif key.endswith(".json"):
-            json.loads(s3.cat_file(key))
-    r = _run(runs["pipeline"], f"s3://{prefix}")
-    resumed = _manifest(s3, prefix)
-    assert _shards(resumed) == _shards(_manifest(s3, f"{OUT_BUCKET}/web_zh"))
-    stats = json.loads(s3.cat_file(f"{prefix}/stats.json"))
-    assert stats["tasks_reused"] >= 1, r.stderr[-2000:]
+    """The bucket -> bucket run was SIGKILLed after some tasks completed: nothing partial was visible under a final
+    key and no manifest; the same command again reused the finished tasks and ended with the shards of the
+    uninterrupted run into a local directory (test above)."""
+    killed = runs["killed"]
+    assert killed["returncode"] == -signal.SIGKILL, "the run finished before the kill: nothing was tested"
+    stats = json.loads(s3.cat_file(f"{OUT_BUCKET}/web_zh/stats.json"))
+    assert stats["tasks_total"] == 26  # 4 + 4 + 1 + 4 + 8 + 1 + 4 tasks over 7 phases
+    assert 3 <= killed["completions"] < 26
+    assert not killed["manifest"] and not killed["incomplete"]
+    assert stats["tasks_reused"] >= 3
 
 
 @pytest.mark.timeout(600)
 @pytest.mark.filterwarnings("ignore:placement_group_bundle_index:DeprecationWarning")  # datatrove 0.10's Ray call
-def test_ray_executor_with_s3_input_and_output(s3, runs, monkeypatch):
+def test_ray_executor_with_s3_input_and_output(s3, runs, monkeypatch, tmp_path):
+    """web_zh without its minhash phases (13 tasks on Ray instead of 26: ~1 s per Ray task) from the bucket to the
+    bucket on a local Ray cluster, the endpoint only in the storage: block: the Ray workers get the block (through
+    the environment the cluster starts with), write through it, and the shards equal the local executor's."""
     ray = pytest.importorskip("ray", reason='Ray is an optional extra: pip install "curate[ray]"')
     from curation.config import load_pipeline
     from curation.executor import ExecutorOptions
     from curation.runner import run_pipeline
 
-    # a local cluster started after the AWS_* variables are set: its workers inherit them (and the storage: block,
-    # which run_pipeline puts in the environment before starting Ray)
+    text = runs["pipeline"].read_text(encoding="utf-8")
+    dedup = "  - minhash_dedup:                   # near duplicates: character 5-gram MinHash LSH, verified pairs\n" \
+            "      threshold: 0.7\n"
+    assert dedup in text
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    text = text.replace(dedup, "").replace("s3: {key: curate-test,", f"s3: {{endpoint_url: '{endpoint}', key: "
+                                                                     f"curate-test,")
+    pipeline = tmp_path / "web_zh_ray.yaml"
+    pipeline.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("AWS_ENDPOINT_URL")  # only the storage: block knows where the server is
+    ref = run_pipeline(load_pipeline(pipeline, output_override=str(tmp_path / "local")), workers=2, progress=False)
     if ray.is_initialized():
         ray.shutdown()
+    cfg = load_pipeline(pipeline, output_override=f"s3://{OUT_BUCKET}/ray")  # configures the block: in os.environ
     ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, object_store_memory=100 * 2**20,
              log_to_driver=False, logging_level="ERROR")
     try:
-        monkeypatch.chdir(REPO)
-        cfg = load_pipeline(runs["pipeline"], output_override=f"s3://{OUT_BUCKET}/ray")
         res = run_pipeline(cfg, workers=2, progress=False, executor=ExecutorOptions(kind="ray"))
     finally:
         ray.shutdown()
-    assert _shards(res.manifest) == _shards(_manifest(s3, f"{OUT_BUCKET}/web_zh"))
+    assert res.stats["tasks_total"] == 13 and res.manifest["totals"]["num_docs"] > 100
+    assert _shards(res.manifest) == _shards(ref.manifest)
     assert _manifest(s3, f"{OUT_BUCKET}/ray") == res.manifest
     assert s3.exists(f"{OUT_BUCKET}/ray/logs/00_documents/logs/task_00000.log")
     leaks = [k for k, data in _objects(s3, f"{OUT_BUCKET}/ray").items() if SECRET_BLOCK.encode() in data]
@@ -244,6 +273,9 @@ def test_storage_block_is_validated_with_file_and_line(tmp_path, capsys):
     n = next(i for i, line in enumerate(lines, 1) if "endpoint_ur" in line)
     assert f"{p}:{n}: storage.s3.endpoint_ur: unknown s3 option 'endpoint_ur' (did you mean 'endpoint_url'?)" in err
     assert "unknown storage protocol 'ftp2'" in err
+    from curation import storage
+
+    assert storage.options_for("s3://bucket/x") == {"use_listings_cache": False}  # the bad block was not kept
 
 
 def test_verify_reads_a_shard_set_in_a_bucket(s3, runs, capsys):
@@ -265,3 +297,94 @@ def test_verify_reads_a_shard_set_in_a_bucket(s3, runs, capsys):
     out = capsys.readouterr()
     text = out.out + out.err
     assert "kept/00001_0000.parquet: sha256" in text and "kept/00009_0000.parquet: shard on disk but not in" in text
+
+
+@pytest.mark.timeout(300)
+def test_tokenizer_train_tokenize_and_report_read_and_write_buckets(s3, runs, tmp_path):
+    """The shard set in the bucket -> a tokenizer in the bucket -> a tokenized set in the bucket (verified there,
+    linked to its shard set by the same relative path as locally) -> a report in the bucket."""
+    from curation.cli import main
+
+    base = f"s3://{OUT_BUCKET}"
+    assert main(["tokenizer", "train", f"{base}/web_zh", "--out", f"{base}/tok", "--backend", "hf", "--vocab-size",
+                 "500", "--sample-bytes", "100000", "--heldout-bytes", "10000", "--threads", "1",
+                 "--no-progress"]) == 0
+    assert s3.exists(f"{OUT_BUCKET}/tok/tokenizer.json") and s3.exists(f"{OUT_BUCKET}/tok/tokenizer_card.json")
+    assert main(["tokenize", f"{base}/web_zh", "--tokenizer", f"{base}/tok", "--out", f"{base}/tokens",
+                 "--seq-len", "64", "--workers", "1", "--no-progress"]) == 0
+    tokens = json.loads(s3.cat_file(f"{OUT_BUCKET}/tokens/manifest.json"))
+    assert tokens["kind"] == "tokenized_set" and tokens["totals"]["num_tokens"] > 10_000
+    assert tokens["source"]["manifest"] == "../web_zh/manifest.json"
+    assert main(["verify", f"{base}/tokens"]) == 0
+    # the same commands on local copies give byte-identical token shards
+    local_set = runs["root"] / "local_out"
+    tok = tmp_path / "tok"
+    s3.get(f"{OUT_BUCKET}/tok/", str(tok), recursive=True)
+    assert main(["tokenize", str(local_set), "--tokenizer", str(tok), "--out", str(tmp_path / "tokens"),
+                 "--seq-len", "64", "--workers", "1", "--no-progress"]) == 0
+    local_tokens = json.loads((tmp_path / "tokens" / "manifest.json").read_text())
+    assert [s["sha256"] for s in local_tokens["shards"]] == [s["sha256"] for s in tokens["shards"]]
+    assert main(["report", f"{base}/tokens", "--out", f"{base}/report"]) == 0
+    assert {"report.md", "report.json", "report.html"} <= {k.rsplit("/", 1)[1] for k in
+                                                          s3.find(f"{OUT_BUCKET}/report")}
+    report = json.loads(s3.cat_file(f"{OUT_BUCKET}/report/report.json"))
+    assert report["manifest"] == f"{base}/tokens/manifest.json"  # the URL, not the staging copy's path
+    assert not any(b"curate-stage" in s3.cat_file(k) for k in s3.find(f"{OUT_BUCKET}/report"))
+
+
+def test_takedown_rewrites_a_shard_set_in_a_bucket(s3, runs, tmp_path):
+    import io
+
+    import pyarrow.parquet as pq
+
+    from curation.cli import main
+
+    src, td = f"{OUT_BUCKET}/web_zh", f"{OUT_BUCKET}/takedown"
+    for key in s3.find(src):
+        if not key[len(src) + 1:].startswith(("logs/", "work/")):
+            s3.copy(key, td + key[len(src):])
+    before = _manifest(s3, td)
+    first = before["shards"][0]["path"]
+    row = pq.read_table(io.BytesIO(s3.cat_file(f"{td}/{first}"))).slice(0, 1).to_pylist()[0]
+    url = json.loads(row["metadata"])["url"]
+    (tmp_path / "urls.txt").write_text(url + "\n", encoding="utf-8")
+    assert main(["takedown", f"s3://{td}", "--urls", str(tmp_path / "urls.txt")]) == 0
+    after = _manifest(s3, td)
+    assert after["totals"]["num_docs"] == before["totals"]["num_docs"] - 1
+    assert after["lineage"]["supersedes"]["removed_docs"] >= 1
+    assert s3.exists(f"{td}/superseded/1/manifest.json") and s3.exists(f"{td}/superseded/1/{first}")
+    assert not s3.exists(f"{td}/{first}")  # the old version moved away: its documents are gone from the set
+    assert main(["verify", f"s3://{td}"]) == 0
+    for s in after["shards"]:
+        urls = [json.loads(m)["url"] for m in pq.read_table(io.BytesIO(s3.cat_file(f"{td}/{s['path']}")))
+                .column("metadata").to_pylist()]
+        assert url not in urls
+
+
+def test_mixture_from_a_bucket_to_a_bucket(s3, runs, tmp_path):
+    """A documents mixture of the shard set in the bucket, written to the bucket: the same shards as the same
+    mixture of the local copy, the manifest links its source by the URL layout and names its YAML as written."""
+    import yaml
+
+    from curation.cli import main
+
+    def mix(source: str, output: str, name: str) -> Path:
+        p = tmp_path / f"{name}.yaml"
+        p.write_text(yaml.safe_dump({"kind": "mixture", "name": "mix_s3", "output": output, "seed": 0,
+                                     "unit": "chars", "budget": 40_000,
+                                     "sources": {"web": {"manifest": source, "weight": 1.0}}}), encoding="utf-8")
+        return p
+
+    assert main(["run", str(mix(f"s3://{OUT_BUCKET}/web_zh", f"s3://{OUT_BUCKET}/mix", "remote")),
+                 "--no-progress"]) == 0
+    assert main(["run", str(mix(str(runs["root"] / "local_out"), str(tmp_path / "mix"), "local")),
+                 "--no-progress"]) == 0
+    remote = _manifest(s3, f"{OUT_BUCKET}/mix")
+    local = json.loads((tmp_path / "mix" / "manifest.json").read_text())
+    assert remote["kind"] == "mixture" and remote["totals"]["num_docs"] > 10
+    assert [s["sha256"] for s in remote["shards"]] == [s["sha256"] for s in local["shards"]]
+    assert remote["sources"][0]["manifest"] == "../web_zh/manifest.json"
+    assert remote["mix_file"].endswith("remote.yaml")
+    assert not any(b"curate-stage" in s3.cat_file(k) for k in s3.find(f"{OUT_BUCKET}/mix"))
+    assert main(["verify", f"s3://{OUT_BUCKET}/mix"]) == 0
+    assert not list(tmp_path.glob(".*.staged.yaml"))

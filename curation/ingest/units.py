@@ -19,7 +19,6 @@ not opened at all.
 from __future__ import annotations
 
 import math
-import os
 from typing import NamedTuple
 
 from curation import storage

@@ -198,11 +198,16 @@ class IntermediateReader(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for path in storage.glob(storage.join(self.folder, f"{rank:05d}_*.parquet")):
-            with storage.open_file(path, "rb") as f:
-                pf = pq.ParquetFile(f)
+            # local: pyarrow's own file reader; an object: read through fsspec (random access, read-ahead)
+            source = storage.open_file(path, "rb") if storage.is_remote(path) else path
+            try:
+                pf = pq.ParquetFile(source)
                 for batch in pf.iter_batches(batch_size=ROWS_PER_GROUP):
                     for doc_id, text, meta in zip(*(batch.column(i).to_pylist() for i in range(3))):
                         yield Document(text=text, id=doc_id, metadata=json.loads(meta))
+            finally:
+                if not isinstance(source, str):
+                    source.close()
 
 
 class LimitPerTask(PipelineStep):
