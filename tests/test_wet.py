@@ -83,7 +83,7 @@ def test_wet_records_become_text_documents_with_url_date_and_languages(tmp_path)
     assert meta["url"] == "https://news.example.cn/a/1.html" and meta["host"] == "news.example.cn"
     assert meta["fetch_date"] == DATE and meta["content_type"] == "text/plain"
     assert meta["warc_refers_to"] == rid(1001) and meta["content_languages"] == "zho"
-    assert meta["source_format"] == "wet" and meta["content_format"] == "text" and meta["source_file"] == str(f)
+    assert meta["source_format"] == "wet" and meta["content_format"] == "text" and meta["source_file"] == f.name
     assert docs[3].metadata["content_languages"] == "zho,eng"
     assert "content_languages" not in docs[4].metadata  # header absent: key absent, not a guess
     assert skipped(step) == {"non_response": 1, "empty": 2, "undecodable": 1}  # warcinfo, two blank, garbage

@@ -196,6 +196,20 @@ class Ingest(PipelineStep):
             self._units = plan_units(self.files(), self.format, self.split_bytes)
         return self._units
 
+    def source_names(self) -> dict[str, str]:
+        """``source_file`` of each input: its path relative to the deepest folder holding every input file
+        (``crawl/00001.warc.gz`` under ``/data/crawl`` and under ``s3://bucket/crawl`` alike). Documents then do
+        not depend on where the input sits (a local copy and a bucket give byte-identical shards, as do two
+        checkouts in different folders); the manifest's ``inputs`` keep the full paths."""
+        files = self.files()
+        split = [f.replace("\\", "/").split("/") for f in files]
+        common = 0
+        if split:
+            shortest = min(len(parts) for parts in split) - 1  # never the file name itself
+            while common < shortest and all(parts[common] == split[0][common] for parts in split):
+                common += 1
+        return {f: "/".join(parts[common:]) for f, parts in zip(files, split)}
+
     def _iter_unit(self, unit: InputUnit) -> Iterator[Item | Skip]:
         path = unit.path
         if _is_empty_file(path):
@@ -221,6 +235,7 @@ class Ingest(PipelineStep):
 
             progress = TaskProgress(self._progress_dir, rank, unit_sizes(units, self.format))
         exact_offsets = self.format in ("warc", "wet")  # record offsets are file positions
+        names = self.source_names()
         try:
             for unit_index, unit in enumerate(units):
                 if 0 <= self._limit <= n_out:
@@ -243,6 +258,7 @@ class Ingest(PipelineStep):
                         self.stat_update("bytes_in", value=item.nbytes)
                         report.count(path, None)
                         n_out += 1
+                        item.metadata["source_file"] = names.get(path, path)
                         yield Document(text=item.text, id=item.id, metadata=self._provenance(item.metadata))
                 finally:
                     items.close()
