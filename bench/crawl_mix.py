@@ -222,9 +222,9 @@ def report(info: dict, rows: list[dict], work: Path, copies: int) -> list[str]:
          f"comment). **{zh_kept} pages ({100 * zh_kept / n:.1f}%) are kept as Chinese** by extract -> normalize -> "
          "langid zh. Built by `bench/crawl_mix.py`."),
         "",
-        ("Pipelines: the per-document stages of `pipelines/web_zh.yaml` (prefilter [zh], extract with mojibake repair, "
-         "normalize, langid zh 0.65, clean_lines, quality zh, toxicity, pii; the two dedup stages left out, see the "
-         "script's docstring) with and without the `prefilter` entry, and `bench/datatrove_baseline.py --pipeline "
+        ("Pipelines: the per-document stages of `pipelines/web_zh.yaml` (prefilter [zh], extract with mojibake "
+         "repair, normalize, langid zh 0.65, clean_lines, quality zh, toxicity, pii; the two dedup stages left out, "
+         "see the script's docstring) with and without the `prefilter` entry, and `bench/datatrove_baseline.py --pipeline "
          "web_zh` (datatrove's WARC reader and Trafilatura extractor, curate's step classes after it, datatrove's "
          f"ParquetWriter). 2 workers, fresh process per run, the three jobs alternating, {len(pf)} runs each."),
         "",

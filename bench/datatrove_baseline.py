@@ -149,6 +149,7 @@ if __name__ == "__main__":
     ap.add_argument("out", type=Path)
     ap.add_argument("--tasks", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--pipeline", choices=list(PIPELINES), default="throughput", help="which curate steps follow extract")
+    ap.add_argument("--pipeline", choices=list(PIPELINES), default="throughput",
+                    help="which curate steps follow extract")
     a = ap.parse_args()
     print(json.dumps(run(a.corpus, a.out, a.tasks, a.workers, a.pipeline)))
