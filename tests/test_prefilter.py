@@ -62,7 +62,8 @@ def page(body: str, lang: str = "", title: str = "") -> str:
 
 EN_PARAS = ("<p>The city council approved a plan on Tuesday to build protected bike lanes along the river, after "
             "months of public meetings in which residents argued about parking, safety and the cost of the work.</p>"
-            "<p>Construction is expected to start in the spring and to last about eighteen months, officials said.</p>")
+            "<p>Construction is expected to start in the spring and to last about eighteen months, officials said."
+            "</p>")
 ZH_PARAS = ("<p>记者从市交通运输局获悉，本市将于下月起在主城区新增十二条公交线路，进一步方便市民出行。"
             "新线路主要覆盖新建居住区和产业园区，高峰时段发车间隔不超过十分钟。</p>"
             "<p>相关负责人表示，今年还将继续优化公交线网，提升换乘效率，让市民出行更加便捷。</p>")

@@ -47,8 +47,8 @@ def test_outputs_written(run_dir):
     assert list((run_dir / "removed" / "langid").glob("*.parquet"))
     stats = json.loads((run_dir / "stats.json").read_text())
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert [s["stage"] for s in stats["stages"]] == ["extract", "normalize", "langid", "clean_lines", "quality",
-                                                     "toxicity", "pii", "exact_dedup", "minhash_dedup"]
+    assert [s["stage"] for s in stats["stages"]] == ["prefilter", "extract", "normalize", "langid", "clean_lines",
+                                                     "quality", "toxicity", "pii", "exact_dedup", "minhash_dedup"]
     assert stats["output"]["docs"] == manifest["totals"]["num_docs"] > 180
     assert stats["ingest"]["skipped"]["non_html"] == len(pages_with("non_html"))
     for shard in manifest["shards"] + [s for v in manifest["removed"].values() for s in v]:
@@ -65,8 +65,15 @@ def test_only_chinese_survives(kept):
 def test_removed_documents_keep_their_reason(run_dir):
     removed = pq.read_table(run_dir / "removed" / "langid").to_pylist()
     assert removed and all(r["reason"] in {"lang_not_kept", "low_lang_score", "no_text"} for r in removed)
-    urls = {json.loads(r["metadata"])["url"] for r in removed}
-    assert set(pages_with("ja")) <= urls and set(pages_with("ko")) <= urls
+    pre = pq.read_table(run_dir / "removed" / "prefilter").to_pylist()
+    assert pre and all(r["reason"] in {"prefilter_no_script", "prefilter_other_cjk", "prefilter_other_lang"}
+                       for r in pre)
+    urls = {json.loads(r["metadata"])["url"] for r in removed + pre}
+    assert set(pages_with("ja")) <= urls and set(pages_with("ko")) <= urls and set(pages_with("en")) <= urls
+    for r in pre:  # a removed page keeps URL, features and a visible-text excerpt, not its HTML
+        meta = json.loads(r["metadata"])
+        assert meta["url"] and meta["prefilter.letters"] > 0 and meta["prefilter.html_chars"] > len(r["text"])
+        assert "<" not in r["text"] and len(r["text"]) <= 500
 
 
 @pytest.mark.parametrize("tag", ["gbk", "big5"])
