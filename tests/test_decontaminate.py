@@ -227,6 +227,15 @@ def test_run_builds_the_index_once_and_reports_per_set(tmp_path, zh_set):
     kept = pq.read_table(res.output / "kept").to_pylist()
     assert sorted(r["id"] for r in kept) == ["b", "d"]
 
+    from curation.report.collect import build_report
+    from curation.report.render import render
+
+    rep = build_report(res.manifest_path)
+    entry = next(iter(rep["shard_sets"].values()))
+    assert entry["funnel"]["contamination"] == [{"stage": "decontaminate", "set": "gaokao", "docs": 2}]
+    md = render(rep)[0]
+    assert "| stage | evaluation set | documents contaminated |" in md and "| decontaminate | gaokao | 2 |" in md
+
 
 def test_changed_eval_file_after_the_index_stops_the_task(tmp_path):
     path = _eval(tmp_path, [{"id": "q", "text": TENGWANG}])
