@@ -9,7 +9,7 @@ the very same table even if Python's Unicode data or OpenCC differ between machi
   so it is context-free and equal on both sides: ``key(s2t(x)) == key(x)`` for 99.9% of FewCLUE texts (measured in
   ``bench/DECONTAM.md``), the rest are one-to-many characters such as 乾/干 (Qianlong);
 - classes: Han, kana (``cjk``: one token per character), other letters, marks and digits (``word``: a maximal run
-  is one token), everything else (punctuation, symbols, spaces, controls) separates tokens and is dropped.
+  of letters and marks, or of digits, is one token), everything else (punctuation, symbols, spaces, controls) separates tokens and is dropped.
 So a copy with other punctuation, spacing, width, case or traditional characters has the same tokens.
 
 Tokens and n-grams: Chinese and Japanese count characters, other scripts words (Latin, Cyrillic, Hangul...). An
@@ -172,8 +172,8 @@ class Simplifier:
 
 def tokenize(text: str, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(token values uint64, start offsets, end offsets, kinds uint8) of ``text``; offsets index ``text``; kinds:
-    ``K_CJK`` (one Han/kana character), ``K_WORD`` (a run of other letters, marks, digits), ``K_NUMBER`` (a run of
-    ASCII digits only)."""
+    ``K_CJK`` (one Han/kana character), ``K_WORD`` (a run of other letters and marks), ``K_NUMBER`` (a run of
+    ASCII digits)."""
     import xxhash
 
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -186,15 +186,18 @@ def tokenize(text: str, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     cjk_vals = _mix(key[cjk_pos].astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15))
     if not is_word.any():
         return cjk_vals, cjk_pos, cjk_pos + 1, np.zeros(len(cjk_pos), np.uint8)
-    prev = np.concatenate(([False], is_word[:-1]))
-    nxt = np.concatenate((is_word[1:], [False]))
-    starts = np.flatnonzero(is_word & ~prev)
-    ends = np.flatnonzero(is_word & ~nxt) + 1
+    # a run of digits and a run of other letters are separate tokens ("iPhone15" -> iphone, 15; "第3章" -> 第, 3, 章):
+    # a copied passage that starts or ends with a number stays whole when glued to a word of its new context
+    digit = is_word & (key >= 0x30) & (key <= 0x39)
+    ext = np.where(is_word, np.where(digit, 2, 1), 0)
+    prev = np.concatenate(([0], ext[:-1]))
+    nxt = np.concatenate((ext[1:], [0]))
+    starts = np.flatnonzero(is_word & (prev != ext))
+    ends = np.flatnonzero(is_word & (nxt != ext)) + 1
     kb = key.tobytes()
     word_vals = np.fromiter((xxhash.xxh3_64_intdigest(kb[4 * s:4 * e]) for s, e in zip(starts.tolist(), ends.tolist())),
                             dtype=np.uint64, count=len(starts))
-    digits = np.concatenate(([0], np.cumsum((key >= 0x30) & (key <= 0x39))))
-    word_kind = np.where(digits[ends] - digits[starts] == ends - starts, K_NUMBER, K_WORD).astype(np.uint8)
+    word_kind = np.where(digit[starts], K_NUMBER, K_WORD).astype(np.uint8)
     pos = np.concatenate((cjk_pos, starts))
     order = np.argsort(pos, kind="stable")
     vals = np.concatenate((cjk_vals, word_vals))[order]
