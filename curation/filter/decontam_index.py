@@ -61,7 +61,7 @@ _B = np.uint64(0x100000001B3)  # FNV-64 prime: odd, so the polynomial is a bijec
 # reviews_zh, corpus_zh) and listing the aligned characters whose keys still differed (象/像 4,365 times, 坐/座
 # 1,248, ..., 沈/沉 3). Joining them only lets texts that differ in exactly these characters match.
 PHRASE_VARIANTS = "象像 坐座 背揹 熏薰 覆复 夫伕 藉借 俱具 呆待 了瞭 宁甯 哩里 筱筿 画划 琅瑯 浚濬 澄澂 沈沉"
-RUN_ROWS = 8_000_000  # window rows held while building before a sorted run is spilled (12 bytes each: ~100 MB)
+RUN_ROWS = 4_000_000  # window rows held while building before a sorted run is spilled (12 bytes each: ~50 MB)
 EVAL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json", ".json.gz", ".parquet")
 
 
@@ -460,7 +460,7 @@ def _merge_runs(runs: list[tuple[Path, Path]], out: Path) -> int:
     its = [np.load(i, mmap_mode="r") for _, i in runs]
     rows = sum(len(h) for h in hs)
     parts = max(1, -(-rows // RUN_ROWS))
-    bounds = [int(x) for x in np.linspace(0, 2**64, parts + 1)]
+    bounds = [(2**64 * p) // parts for p in range(parts + 1)]
     tmp_h, tmp_i = out / ".hashes.bin.tmp", out / ".items.bin.tmp"
     total = 0
     with open(tmp_h, "wb") as fh, open(tmp_i, "wb") as fi:
