@@ -21,8 +21,8 @@ Parts (``--part``; all by default):
   tokenizer needs spaCy + jieba, and jieba word n-grams would not match partial copies cut inside a word) and the same n = 13. Recall per variant; documents per
   CPU-second of the filter alone (index loaded beforehand), alternating the two methods, 3 rounds.
 - ``memory``: peak RSS of a fresh process that builds the index and then holds it while filtering documents:
-  FewCLUE (102,103 records) and 100,000 passages of 500 characters cut from corpus_zh (50 M n-grams, so the
-  build spills sorted runs and merges them).
+  FewCLUE (102,103 records) and 100,000 passages of 500 characters cut from corpus_zh (>= 50 Han characters each; tens of
+  millions of n-grams, so the build spills rows to its 64 hash ranges several times).
 
 Usage: ``PYTHONPATH=. python bench/decontam.py [--part sweep|flagged|compare|memory]`` (all: ~15 minutes on 2
 cores). Prints Markdown; ``bench/DECONTAM.md`` records a run. Work files go to ``--work`` (``/tmp/curate-bench``).
@@ -324,7 +324,7 @@ def part_memory(work: Path) -> None:
                     text = r["text"]
                     for s in range(0, len(text) - 500, 500):
                         chunk = text[s:s + 500]
-                        if len(HAN.findall(chunk)) >= 150:
+                        if len(HAN.findall(chunk)) >= 50:
                             out.write(json.dumps({"id": f"p{n}", "text": chunk}, ensure_ascii=False) + "\n")
                             n += 1
                         if n >= 100_000:

@@ -257,11 +257,11 @@ def test_spilled_runs_merge_to_the_same_index(tmp_path, monkeypatch):
                                                                                 CHUSHI, TENGWANG, PREAMBLE))])
     spec = IndexSpec({"s": path}, None, "id", None, 13, 13)
     one = build_index(spec, str(tmp_path / "one"))
-    monkeypatch.setattr(decontam_index, "RUN_ROWS", 30)  # spill every ~30 windows: 8 runs, merged in 8 hash ranges
+    monkeypatch.setattr(decontam_index, "RUN_ROWS", 30)  # spill after every ~30 windows: 8 spills into the ranges
     many = build_index(spec, str(tmp_path / "many"))
     assert one["distinct_ngrams"] == many["distinct_ngrams"] > 100
     for name in ("hashes.npy", "items.npy", "filter.npy"):
         assert np.array_equal(np.load(tmp_path / "one" / name), np.load(tmp_path / "many" / name)), name
-    assert not (tmp_path / "many" / ".runs").exists()
+    assert not (tmp_path / "many" / ".parts").exists()
     items = set(np.load(tmp_path / "one" / "items.npy").tolist())
     assert items == {0, 1, 2, 3, 4, 6}  # item 5 repeats item 0: a shared hash keeps the smallest item
