@@ -16,13 +16,14 @@ Parts (``--part``; all by default):
   copy of whole tokens; planting at any position is reported too), plus clean hosts; curate against
   datatrove 0.10's ``NGramsDecontFilter`` (the filter runs offline on a local index; its indexer needs lighteval
   and the hub, so its index files are written here with datatrove's own normalization ``simplify_text`` and hash
-  ``create_hash_func``, exactly as ``NGramsDecontIndexer.compute_hashes`` does) with curate's tokens (a ``WordTokenizer``
-  whose tokens are single Han characters and kana and runs of other letters or digits; datatrove's Chinese
-  tokenizer needs spaCy + jieba, and jieba word n-grams would not match partial copies cut inside a word) and the same n = 13. Recall per variant; documents per
+  ``create_hash_func``, exactly as ``NGramsDecontIndexer.compute_hashes`` does) with curate's tokens (a
+  ``WordTokenizer`` whose tokens are single Han characters and kana and runs of other letters or digits;
+  datatrove's Chinese tokenizer needs spaCy + jieba, and jieba word n-grams would not match partial copies cut
+  inside a word) and the same n = 13. Recall per variant; documents per
   CPU-second of the filter alone (index loaded beforehand), alternating the two methods, 3 rounds.
 - ``memory``: peak RSS of a fresh process that builds the index and then holds it while filtering documents:
-  FewCLUE (102,103 records) and 100,000 passages of 500 characters cut from corpus_zh (>= 50 Han characters each; tens of
-  millions of n-grams, so the build spills rows to its 64 hash ranges several times).
+  FewCLUE (102,103 records) and 100,000 passages of 500 characters cut from corpus_zh (>= 50 Han characters
+  each; tens of millions of n-grams, so the build spills rows to its 64 hash ranges several times).
 
 Usage: ``PYTHONPATH=. python bench/decontam.py [--part sweep|flagged|compare|memory]`` (all: ~15 minutes on 2
 cores). Prints Markdown; ``bench/DECONTAM.md`` records a run. Work files go to ``--work`` (``/tmp/curate-bench``).
@@ -45,7 +46,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.filter.decontam_index import IndexSpec, build_index, default_table, tokenize
+from curation.filter.decontam_index import build_index, default_table, tokenize
 from curation.filter.decontaminate import Decontaminate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -186,7 +187,7 @@ def plant(work: Path, anywhere: bool = False) -> tuple[list[dict], list[dict]]:
         "all_three_partial_n": None,
     }
     planted = []
-    for variant in variants:
+    for variant, make in variants.items():
         for r, start, end in rng.sample(usable, 150):
             text = r["text"]
             if variant.startswith(("partial", "all_three")):
@@ -196,7 +197,7 @@ def plant(work: Path, anywhere: bool = False) -> tuple[list[dict], list[dict]]:
                 if variant == "all_three_partial_n":
                     text = rng.choice(convs).convert(_punct(_fullwidth(text), rng))
             else:
-                text = variants[variant](text, rng)
+                text = make(text, rng)
             host = rng.choice(hosts)
             cut = rng.randrange(0, len(host) + 1)
             if not anywhere:  # at a token boundary of the host: not inside or against a Latin word or number
@@ -252,7 +253,9 @@ def part_compare(work: Path, rounds: int = 3) -> None:
     theirs = datatrove_filter(work)
     methods = {
         "curate decontaminate": lambda text: ours.match(text) is not None,
-        "datatrove NGramsDecontFilter (13 tokens)": lambda text: theirs.filter(Document(text=text, id="x")) is not True,
+        "datatrove NGramsDecontFilter (13 tokens)": lambda text: (
+            theirs.filter(Document(text=text, id="x")) is not True
+        ),
     }
     times: dict[str, list[float]] = {m: [] for m in methods}
     found: dict[str, list[bool]] = {}
@@ -338,8 +341,9 @@ def part_memory(work: Path) -> None:
           "filtering |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, path in (("FewCLUE texts (102,103)", FEWCLUE), ("corpus_zh passages, 500 chars (100,000)", passages)):
-        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(REPO), str(path), str(work / f"mem_{path.stem}"),
-                              str(DATA / "corpus_zh" / "weekly.jsonl.gz")], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(REPO), str(path),
+                              str(work / f"mem_{path.stem}"), str(DATA / "corpus_zh" / "weekly.jsonl.gz")],
+                             capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"| {label} | {r['items']:,} | {r['ngrams']:,} | {r['build_s']} | {r['rss_after_build_mb']:.0f} MB | "
               f"{r['rss_peak_mb']:.0f} MB |")
@@ -352,10 +356,9 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    import numpy  # noqa: F401
-    import datatrove
+    from importlib.metadata import version
 
-    print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, datatrove {datatrove.__version__ if hasattr(datatrove, '__version__') else '0.10'}, "
+    print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, datatrove {version('datatrove')}, "
           f"max RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
     for part in args.part or ["sweep", "flagged", "compare", "memory"]:
         {"sweep": part_sweep, "flagged": part_flagged, "compare": part_compare, "memory": part_memory}[part](work)

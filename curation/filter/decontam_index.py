@@ -1,15 +1,21 @@
 """The n-gram index of the ``decontaminate`` stage: matching keys, tokens, window hashes, building and loading.
 
-Matching key of a text (the same on the evaluation and the document side), one code point at a time through a
-lookup table over U+0000..U+31FFF (``KeyTable``; built once in ~0.4 s and saved with the index, so both sides use
-the very same table even if Python's Unicode data or OpenCC differ between machines):
-- NFKC of the single character (full-width ``Ａ１`` -> ``a1``, half-width katakana -> full width, ``①`` -> ``1``),
-  then lower case; a character whose NFKC is several characters keeps the first letter or digit of it;
-- then OpenCC ``t2s`` of the single character (5,000+ traditional-only characters -> simplified); character-level,
-  so it is context-free and equal on both sides: ``key(s2t(x)) == key(x)`` for 99.9% of FewCLUE texts (measured in
-  ``bench/DECONTAM.md``), the rest are one-to-many characters such as 乾/干 (Qianlong);
+Matching key of a text (the same on the evaluation and the document side):
+- a phrase-level OpenCC ``tw2s`` pass (``Simplifier``), only for a text holding a traditional-only character, so
+  simplified text never pays for OpenCC: it turns 明瞭 into 明了, which no character table can;
+- then one code point at a time through a lookup table over U+0000..U+31FFF (``build_table``, ~3 s, done once by
+  the index pass and saved with the index, so every task uses the very same table): NFKC of the single character
+  (full-width ``Ａ１`` -> ``a1``, half-width katakana -> full width, ``①`` -> ``1``; when NFKC gives several
+  characters, the first letter or digit), lower case, then for Han characters one key per class of characters that
+  OpenCC's character-level conversions (t2s, s2t, tw2s, s2tw, hk2s, s2hk, t2tw, t2hk, tw2t, hk2t) connect, plus the
+  18 pairs of ``PHRASE_VARIANTS`` that OpenCC only writes in context (象/像, 了/瞭). Measured: for 105,505 real texts
+  (all FewCLUE texts, prose_zh_wiki, the first 3,000 characters of corpus_zh documents 300-600 of every file: the
+  pair list was not taken from those) ``key(conv(x)) == key(x)`` for every text and conv in s2t, s2tw, s2hk
+  (without the ``tw2s`` pass: 171 texts differ; s2twp, which also swaps vocabulary such as 屏幕 -> 螢幕, is a
+  rewording and not covered);
 - classes: Han, kana (``cjk``: one token per character), other letters, marks and digits (``word``: a maximal run
-  of letters and marks, or of digits, is one token), everything else (punctuation, symbols, spaces, controls) separates tokens and is dropped.
+  of letters and marks, or of digits, is one token), everything else (punctuation, symbols, spaces, controls)
+  separates tokens and is dropped.
 So a copy with other punctuation, spacing, width, case or traditional characters has the same tokens.
 
 Tokens and n-grams: Chinese and Japanese count characters, other scripts words (Latin, Cyrillic, Hangul...). An
@@ -196,8 +202,9 @@ def tokenize(text: str, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     starts = np.flatnonzero(is_word & (prev != ext))
     ends = np.flatnonzero(is_word & (nxt != ext)) + 1
     kb = key.tobytes()
-    word_vals = np.fromiter((xxhash.xxh3_64_intdigest(kb[4 * s:4 * e]) for s, e in zip(starts.tolist(), ends.tolist())),
-                            dtype=np.uint64, count=len(starts))
+    spans = zip(starts.tolist(), ends.tolist())
+    word_vals = np.fromiter((xxhash.xxh3_64_intdigest(kb[4 * s:4 * e]) for s, e in spans), dtype=np.uint64,
+                            count=len(starts))
     word_kind = np.where(digit[starts], K_NUMBER, K_WORD).astype(np.uint8)
     pos = np.concatenate((cjk_pos, starts))
     order = np.argsort(pos, kind="stable")
@@ -533,7 +540,8 @@ class EvalIndex:
 
 
 def check_eval_sets(eval_sets: dict[str, str]) -> None:
-    """ValueError (the config checker adds file and line: exit 2) naming every eval set whose path is missing or holds no JSONL/Parquet file."""
+    """ValueError (the config checker adds file and line: exit 2) naming every eval set whose path is missing or
+    holds no JSONL/Parquet file."""
     bad = []
     for name, path in eval_sets.items():
         if not eval_files(path):
