@@ -11,16 +11,19 @@ Parts (``--part``; all by default):
   replaced by another Han character, 2,000 FewCLUE texts of >= 40 characters, whole copy planted in a review).
 - ``flagged``: at the default length, every clean document flagged, with the item and the shared text.
 - ``compare``: planted contamination (whole items; partial copies of exactly n and 2n tokens; width, punctuation
-  and traditional-script variants; everything at once) in real host documents, plus clean hosts; curate against
+  and traditional-script variants; everything at once) in real host documents, inserted at a token boundary of
+  the host (not against a Latin letter or digit: a copy whose edge word merges with a host word is no longer a
+  copy of whole tokens; planting at any position is reported too), plus clean hosts; curate against
   datatrove 0.10's ``NGramsDecontFilter`` (the filter runs offline on a local index; its indexer needs lighteval
   and the hub, so its index files are written here with datatrove's own normalization ``simplify_text`` and hash
-  ``create_hash_func``, exactly as ``NGramsDecontIndexer.compute_hashes`` does) with a character tokenizer (a
-  ``WordTokenizer`` whose tokens are the non-space characters; datatrove's Chinese tokenizer needs spaCy + jieba,
-  and word n-grams would not match partial copies) and the same n = 13. Recall per variant; documents per
+  ``create_hash_func``, exactly as ``NGramsDecontIndexer.compute_hashes`` does) with curate's tokens (a
+  ``WordTokenizer`` whose tokens are single Han characters and kana and runs of other letters or digits;
+  datatrove's Chinese tokenizer needs spaCy + jieba, and jieba word n-grams would not match partial copies cut
+  inside a word) and the same n = 13. Recall per variant; documents per
   CPU-second of the filter alone (index loaded beforehand), alternating the two methods, 3 rounds.
 - ``memory``: peak RSS of a fresh process that builds the index and then holds it while filtering documents:
-  FewCLUE (102,103 records) and 100,000 passages of 500 characters cut from corpus_zh (50 M n-grams, so the
-  build spills sorted runs and merges them).
+  FewCLUE (102,103 records) and 100,000 passages of 500 characters cut from corpus_zh (>= 50 Han characters
+  each; tens of millions of n-grams, so the build spills rows to its 64 hash ranges several times).
 
 Usage: ``PYTHONPATH=. python bench/decontam.py [--part sweep|flagged|compare|memory]`` (all: ~15 minutes on 2
 cores). Prints Markdown; ``bench/DECONTAM.md`` records a run. Work files go to ``--work`` (``/tmp/curate-bench``).
@@ -43,13 +46,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.filter.decontam_index import IndexSpec, build_index, default_table, tokenize
+from curation.filter.decontam_index import build_index, default_table, tokenize
 from curation.filter.decontaminate import Decontaminate
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 FEWCLUE = DATA / "fewclue" / "texts.jsonl.gz"
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# the baseline's tokens, as curate's: one token per Han character or kana, one per run of other letters or digits
+CJK_OR_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff_]+")
 N = 13
 
 
@@ -145,8 +150,13 @@ def _punct(text: str, rng: random.Random) -> str:
     return "".join(out)
 
 
-def plant(work: Path) -> tuple[list[dict], list[dict]]:
-    """(planted docs with 'variant' and 'item', clean hosts) - deterministic (seed 0)."""
+def _glues(c: str) -> bool:
+    return c.isalnum() and not HAN.match(c) and c.isascii()
+
+
+def plant(work: Path, anywhere: bool = False) -> tuple[list[dict], list[dict]]:
+    """(planted docs with 'variant' and 'item', clean hosts) - deterministic (seed 0). ``anywhere``: insert at any
+    character position, also inside a Latin word (the copy's first or last word then merges with the host's)."""
     import opencc
 
     rng = random.Random(0)
@@ -177,7 +187,7 @@ def plant(work: Path) -> tuple[list[dict], list[dict]]:
         "all_three_partial_n": None,
     }
     planted = []
-    for variant in variants:
+    for variant, make in variants.items():
         for r, start, end in rng.sample(usable, 150):
             text = r["text"]
             if variant.startswith(("partial", "all_three")):
@@ -187,9 +197,12 @@ def plant(work: Path) -> tuple[list[dict], list[dict]]:
                 if variant == "all_three_partial_n":
                     text = rng.choice(convs).convert(_punct(_fullwidth(text), rng))
             else:
-                text = variants[variant](text, rng)
+                text = make(text, rng)
             host = rng.choice(hosts)
             cut = rng.randrange(0, len(host) + 1)
+            if not anywhere:  # at a token boundary of the host: not inside or against a Latin word or number
+                while 0 < cut < len(host) and (_glues(host[cut - 1]) or _glues(host[cut])):
+                    cut -= 1
             planted.append({"text": host[:cut] + text + host[cut:], "variant": variant, "item": r["id"]})
     rng.shuffle(hosts)
     return planted, [{"text": h} for h in hosts]
@@ -207,7 +220,7 @@ def datatrove_filter(work: Path):
             super().__init__("zh")
 
         def word_tokenize(self, text: str) -> list[str]:
-            return [c for c in text if not c.isspace()]
+            return CJK_OR_WORD.findall(text)
 
         def sent_tokenize(self, text: str) -> list[str]:
             return [text]
@@ -240,7 +253,9 @@ def part_compare(work: Path, rounds: int = 3) -> None:
     theirs = datatrove_filter(work)
     methods = {
         "curate decontaminate": lambda text: ours.match(text) is not None,
-        "datatrove NGramsDecontFilter (char 13-grams)": lambda text: theirs.filter(Document(text=text, id="x")) is not True,
+        "datatrove NGramsDecontFilter (13 tokens)": lambda text: (
+            theirs.filter(Document(text=text, id="x")) is not True
+        ),
     }
     times: dict[str, list[float]] = {m: [] for m in methods}
     found: dict[str, list[bool]] = {}
@@ -271,6 +286,11 @@ def part_compare(work: Path, rounds: int = 3) -> None:
     a, b = best.values()
     print(f"\nSpeed-up: {a / b:.1f}x (CPU times per round: " +
           "; ".join(f"{k}: {', '.join(f'{t:.2f} s' for t in v)}" for k, v in times.items()) + ")")
+    planted_any, _ = plant(work, anywhere=True)
+    miss = [d for d in planted_any if ours.match(d["text"]) is None]
+    print(f"curate, copies inserted at any character position (also inside a Latin word of the host): "
+          f"recall {1 - len(miss) / len(planted_any):.3f}; missed: " +
+          "; ".join(f"{d['variant']} {d['item']}" for d in miss))
     attributed = sum(1 for d in planted if (m := ours.match(d["text"])) and m["by"].split("/", 1)[1] == d["item"])
     print(f"curate: {attributed} of {len(planted)} planted copies attributed to the planted item itself "
           "(the others to an item with the same text or more shared n-grams)")
@@ -307,7 +327,7 @@ def part_memory(work: Path) -> None:
                     text = r["text"]
                     for s in range(0, len(text) - 500, 500):
                         chunk = text[s:s + 500]
-                        if len(HAN.findall(chunk)) >= 150:
+                        if len(HAN.findall(chunk)) >= 50:
                             out.write(json.dumps({"id": f"p{n}", "text": chunk}, ensure_ascii=False) + "\n")
                             n += 1
                         if n >= 100_000:
@@ -321,8 +341,9 @@ def part_memory(work: Path) -> None:
           "filtering |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, path in (("FewCLUE texts (102,103)", FEWCLUE), ("corpus_zh passages, 500 chars (100,000)", passages)):
-        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(REPO), str(path), str(work / f"mem_{path.stem}"),
-                              str(DATA / "corpus_zh" / "weekly.jsonl.gz")], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(REPO), str(path),
+                              str(work / f"mem_{path.stem}"), str(DATA / "corpus_zh" / "weekly.jsonl.gz")],
+                             capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"| {label} | {r['items']:,} | {r['ngrams']:,} | {r['build_s']} | {r['rss_after_build_mb']:.0f} MB | "
               f"{r['rss_peak_mb']:.0f} MB |")
@@ -335,10 +356,9 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    import numpy  # noqa: F401
-    import datatrove
+    from importlib.metadata import version
 
-    print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, datatrove {datatrove.__version__ if hasattr(datatrove, '__version__') else '0.10'}, "
+    print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, datatrove {version('datatrove')}, "
           f"max RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
     for part in args.part or ["sweep", "flagged", "compare", "memory"]:
         {"sweep": part_sweep, "flagged": part_flagged, "compare": part_compare, "memory": part_memory}[part](work)

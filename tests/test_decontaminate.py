@@ -227,6 +227,15 @@ def test_run_builds_the_index_once_and_reports_per_set(tmp_path, zh_set):
     kept = pq.read_table(res.output / "kept").to_pylist()
     assert sorted(r["id"] for r in kept) == ["b", "d"]
 
+    from curation.report.collect import build_report
+    from curation.report.render import render
+
+    rep = build_report(res.manifest_path)
+    entry = next(iter(rep["shard_sets"].values()))
+    assert entry["funnel"]["contamination"] == [{"stage": "decontaminate", "set": "gaokao", "docs": 2}]
+    md = render(rep)[0]
+    assert "| stage | evaluation set | documents contaminated |" in md and "| decontaminate | gaokao | 2 |" in md
+
 
 def test_changed_eval_file_after_the_index_stops_the_task(tmp_path):
     path = _eval(tmp_path, [{"id": "q", "text": TENGWANG}])
@@ -238,3 +247,21 @@ def test_changed_eval_file_after_the_index_stops_the_task(tmp_path):
     os.utime(path, ns=(1, 1))
     with pytest.raises(RunError, match="changed since the index was built"):
         st.setup()
+
+
+def test_spilled_runs_merge_to_the_same_index(tmp_path, monkeypatch):
+    from curation.filter import decontam_index
+    from curation.filter.decontam_index import IndexSpec, build_index
+
+    path = _eval(tmp_path, [{"id": str(i), "text": t} for i, t in enumerate((TENGWANG, TAOHUA, XIANFA, YUEYANG,
+                                                                                CHUSHI, TENGWANG, PREAMBLE))])
+    spec = IndexSpec({"s": path}, None, "id", None, 13, 13)
+    one = build_index(spec, str(tmp_path / "one"))
+    monkeypatch.setattr(decontam_index, "RUN_ROWS", 30)  # spill after every ~30 windows: 8 spills into the ranges
+    many = build_index(spec, str(tmp_path / "many"))
+    assert one["distinct_ngrams"] == many["distinct_ngrams"] > 100
+    for name in ("hashes.npy", "items.npy", "filter.npy"):
+        assert np.array_equal(np.load(tmp_path / "one" / name), np.load(tmp_path / "many" / name)), name
+    assert not (tmp_path / "many" / ".parts").exists()
+    items = set(np.load(tmp_path / "one" / "items.npy").tolist())
+    assert items == {0, 1, 2, 3, 4, 6}  # item 5 repeats item 0: a shared hash keeps the smallest item

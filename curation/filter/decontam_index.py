@@ -1,15 +1,21 @@
 """The n-gram index of the ``decontaminate`` stage: matching keys, tokens, window hashes, building and loading.
 
-Matching key of a text (the same on the evaluation and the document side), one code point at a time through a
-lookup table over U+0000..U+31FFF (``KeyTable``; built once in ~0.4 s and saved with the index, so both sides use
-the very same table even if Python's Unicode data or OpenCC differ between machines):
-- NFKC of the single character (full-width ``Ａ１`` -> ``a1``, half-width katakana -> full width, ``①`` -> ``1``),
-  then lower case; a character whose NFKC is several characters keeps the first letter or digit of it;
-- then OpenCC ``t2s`` of the single character (5,000+ traditional-only characters -> simplified); character-level,
-  so it is context-free and equal on both sides: ``key(s2t(x)) == key(x)`` for 99.9% of FewCLUE texts (measured in
-  ``bench/DECONTAM.md``), the rest are one-to-many characters such as 乾/干 (Qianlong);
+Matching key of a text (the same on the evaluation and the document side):
+- a phrase-level OpenCC ``tw2s`` pass (``Simplifier``), only for a text holding a traditional-only character, so
+  simplified text never pays for OpenCC: it turns 明瞭 into 明了, which no character table can;
+- then one code point at a time through a lookup table over U+0000..U+31FFF (``build_table``, ~3 s, done once by
+  the index pass and saved with the index, so every task uses the very same table): NFKC of the single character
+  (full-width ``Ａ１`` -> ``a1``, half-width katakana -> full width, ``①`` -> ``1``; when NFKC gives several
+  characters, the first letter or digit), lower case, then for Han characters one key per class of characters that
+  OpenCC's character-level conversions (t2s, s2t, tw2s, s2tw, hk2s, s2hk, t2tw, t2hk, tw2t, hk2t) connect, plus the
+  18 pairs of ``PHRASE_VARIANTS`` that OpenCC only writes in context (象/像, 了/瞭). Measured: for 105,505 real texts
+  (all FewCLUE texts, prose_zh_wiki, the first 3,000 characters of corpus_zh documents 300-600 of every file: the
+  pair list was not taken from those) ``key(conv(x)) == key(x)`` for every text and conv in s2t, s2tw, s2hk
+  (without the ``tw2s`` pass: 171 texts differ; s2twp, which also swaps vocabulary such as 屏幕 -> 螢幕, is a
+  rewording and not covered);
 - classes: Han, kana (``cjk``: one token per character), other letters, marks and digits (``word``: a maximal run
-  is one token), everything else (punctuation, symbols, spaces, controls) separates tokens and is dropped.
+  of letters and marks, or of digits, is one token), everything else (punctuation, symbols, spaces, controls)
+  separates tokens and is dropped.
 So a copy with other punctuation, spacing, width, case or traditional characters has the same tokens.
 
 Tokens and n-grams: Chinese and Japanese count characters, other scripts words (Latin, Cyrillic, Hangul...). An
@@ -24,11 +30,12 @@ Index files (``index_dir``), each written under a temporary name and renamed:
   (path, bytes, mtime) so a changed evaluation file is noticed;
 - ``hashes.npy`` (sorted unique uint64) + ``items.npy`` (uint32, the smallest item having that hash): 12 bytes per
   distinct n-gram, memory-mapped by every worker (the OS shares the pages between processes);
+- ``filter.npy``: a bitmap prefilter over the top bits of the hashes (``_merge_parts``);
 - ``items.json``: per item, its set and id (read only when a document matches);
-- ``table.npy``: the key table (uint32 key + class in the top 2 bits).
-Building holds at most ``RUN_ROWS`` window rows at a time (sorted runs spilled to disk, then merged per hash
-range), so memory is bounded whatever the evaluation sets' size: FewCLUE's 102,103 texts, 15.7 M n-grams, peak RSS
-in ``bench/DECONTAM.md``.
+- ``table.npy``: the key table (uint32: key, a traditional-only flag in bit 29, class in the top 2 bits).
+Building holds at most ``RUN_ROWS`` window rows at a time (spilled to disk split into 64 hash ranges, then each
+range sorted on its own), so memory is bounded whatever the evaluation sets' size (peak RSS of building and
+holding the index of 100,000 items in ``bench/DECONTAM.md``).
 """
 
 from __future__ import annotations
@@ -61,7 +68,7 @@ _B = np.uint64(0x100000001B3)  # FNV-64 prime: odd, so the polynomial is a bijec
 # reviews_zh, corpus_zh) and listing the aligned characters whose keys still differed (象/像 4,365 times, 坐/座
 # 1,248, ..., 沈/沉 3). Joining them only lets texts that differ in exactly these characters match.
 PHRASE_VARIANTS = "象像 坐座 背揹 熏薰 覆复 夫伕 藉借 俱具 呆待 了瞭 宁甯 哩里 筱筿 画划 琅瑯 浚濬 澄澂 沈沉"
-RUN_ROWS = 8_000_000  # window rows held while building before a sorted run is spilled (12 bytes each: ~100 MB)
+RUN_ROWS = 4_000_000  # window rows held while building before a sorted run is spilled (12 bytes each: ~50 MB)
 EVAL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json", ".json.gz", ".parquet")
 
 
@@ -172,8 +179,8 @@ class Simplifier:
 
 def tokenize(text: str, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(token values uint64, start offsets, end offsets, kinds uint8) of ``text``; offsets index ``text``; kinds:
-    ``K_CJK`` (one Han/kana character), ``K_WORD`` (a run of other letters, marks, digits), ``K_NUMBER`` (a run of
-    ASCII digits only)."""
+    ``K_CJK`` (one Han/kana character), ``K_WORD`` (a run of other letters and marks), ``K_NUMBER`` (a run of
+    ASCII digits)."""
     import xxhash
 
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -186,15 +193,19 @@ def tokenize(text: str, table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     cjk_vals = _mix(key[cjk_pos].astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15))
     if not is_word.any():
         return cjk_vals, cjk_pos, cjk_pos + 1, np.zeros(len(cjk_pos), np.uint8)
-    prev = np.concatenate(([False], is_word[:-1]))
-    nxt = np.concatenate((is_word[1:], [False]))
-    starts = np.flatnonzero(is_word & ~prev)
-    ends = np.flatnonzero(is_word & ~nxt) + 1
+    # a run of digits and a run of other letters are separate tokens ("iPhone15" -> iphone, 15; "第3章" -> 第, 3, 章):
+    # a copied passage that starts or ends with a number stays whole when glued to a word of its new context
+    digit = is_word & (key >= 0x30) & (key <= 0x39)
+    ext = np.where(is_word, np.where(digit, 2, 1), 0)
+    prev = np.concatenate(([0], ext[:-1]))
+    nxt = np.concatenate((ext[1:], [0]))
+    starts = np.flatnonzero(is_word & (prev != ext))
+    ends = np.flatnonzero(is_word & (nxt != ext)) + 1
     kb = key.tobytes()
-    word_vals = np.fromiter((xxhash.xxh3_64_intdigest(kb[4 * s:4 * e]) for s, e in zip(starts.tolist(), ends.tolist())),
-                            dtype=np.uint64, count=len(starts))
-    digits = np.concatenate(([0], np.cumsum((key >= 0x30) & (key <= 0x39))))
-    word_kind = np.where(digits[ends] - digits[starts] == ends - starts, K_NUMBER, K_WORD).astype(np.uint8)
+    spans = zip(starts.tolist(), ends.tolist())
+    word_vals = np.fromiter((xxhash.xxh3_64_intdigest(kb[4 * s:4 * e]) for s, e in spans), dtype=np.uint64,
+                            count=len(starts))
+    word_kind = np.where(digit[starts], K_NUMBER, K_WORD).astype(np.uint8)
     pos = np.concatenate((cjk_pos, starts))
     order = np.argsort(pos, kind="stable")
     vals = np.concatenate((cjk_vals, word_vals))[order]
@@ -335,17 +346,26 @@ def _sorted_unique(h: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return h[keep], it[keep]
 
 
+PARTITIONS = 64  # hash ranges (top 6 bits) the window rows are spilled into; the merge holds one at a time
+
+
 def build_index(spec: IndexSpec, index_dir: str, table: np.ndarray | None = None) -> dict:
-    """Read every eval set, write the index files into ``index_dir``; returns meta (also in meta.json)."""
+    """Read every eval set, write the index files into ``index_dir``; returns meta (also in meta.json).
+
+    Memory: at most ``RUN_ROWS`` window rows are buffered; then they are appended, split by hash range, to
+    ``PARTITIONS`` files under ``.parts/``; at the end each range is read, sorted and deduplicated alone and
+    appended to the index. Files are read and written with plain file I/O, never memory-mapped, so the peak is a
+    buffer or one range (rows / 64), not the index."""
     out = Path(index_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = default_table() if table is None else table
-    runs_dir = out / ".runs"
-    shutil.rmtree(runs_dir, ignore_errors=True)
-    runs: list[tuple[Path, Path]] = []
+    parts_dir = out / ".parts"
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    parts_dir.mkdir()
     buf_h: list[np.ndarray] = []
     buf_i: list[np.ndarray] = []
     buffered = 0
+    rows = 0
     set_names: list[str] = []
     set_index: dict[str, int] = {}
     item_set: list[int] = []
@@ -354,17 +374,23 @@ def build_index(spec: IndexSpec, index_dir: str, table: np.ndarray | None = None
     lengths: set[int] = set()  # window lengths of the indexed items: documents are hashed with these only
 
     def spill():
-        nonlocal buffered
+        nonlocal buffered, rows
         if not buf_h:
             return
-        h, it = _sorted_unique(np.concatenate(buf_h), np.concatenate(buf_i))
+        h, it = np.concatenate(buf_h), np.concatenate(buf_i)
         buf_h.clear(), buf_i.clear()
+        part = (h >> np.uint64(64 - 6)).astype(np.int64)
+        order = np.argsort(part, kind="stable")  # stable: rows stay in item order within a range
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(part, minlength=PARTITIONS))))
+        h, it = h[order], it[order]
+        for p in range(PARTITIONS):
+            if bounds[p + 1] > bounds[p]:
+                with open(parts_dir / f"{p:02d}.h", "ab") as fh:
+                    fh.write(h[bounds[p]:bounds[p + 1]].tobytes())
+                with open(parts_dir / f"{p:02d}.i", "ab") as fi:
+                    fi.write(it[bounds[p]:bounds[p + 1]].tobytes())
+        rows += len(h)
         buffered = 0
-        runs_dir.mkdir(exist_ok=True)
-        k = len(runs)
-        runs.append((runs_dir / f"{k:05d}.h.npy", runs_dir / f"{k:05d}.i.npy"))
-        np.save(runs[-1][0], h)
-        np.save(runs[-1][1], it)
 
     simplify = Simplifier(table)
     skip = {spec.id_field} | ({spec.set_field} if spec.set_field else set())
@@ -409,82 +435,60 @@ def build_index(spec: IndexSpec, index_dir: str, table: np.ndarray | None = None
                     buffered += len(h)
                     if buffered >= RUN_ROWS:
                         spill()
-    if not runs:
-        if buf_h:
-            hashes, items = _sorted_unique(np.concatenate(buf_h), np.concatenate(buf_i))
-        else:
-            hashes, items = np.empty(0, np.uint64), np.empty(0, np.uint32)
-        buf_h.clear(), buf_i.clear()
-        _atomic_save(out / "hashes.npy", hashes)
-        _atomic_save(out / "items.npy", items)
-        total = len(hashes)
-    else:
-        spill()
-        total = _merge_runs(runs, out)
-        shutil.rmtree(runs_dir, ignore_errors=True)
-    filter_bits = _write_filter(out)
+    spill()
+    total, filter_bits = _merge_parts(parts_dir, out, rows)
+    shutil.rmtree(parts_dir, ignore_errors=True)
     _atomic_save(out / "table.npy", table)
     _atomic_text(out / "items.json", json.dumps({"sets": set_names, "set": item_set, "id": item_id},
                                                 ensure_ascii=False))
     meta = {"format": "curate.decontam.index", "format_version": FORMAT_VERSION,
             "ngram_chars": spec.ngram_chars, "ngram_words": spec.ngram_words, "lengths": sorted(lengths),
-            "distinct_ngrams": int(total), "filter_bits": filter_bits, "items": len(item_id), "sets": stats, "files": spec.fingerprint()}
+            "distinct_ngrams": int(total), "filter_bits": filter_bits, "items": len(item_id), "sets": stats,
+            "files": spec.fingerprint()}
     _atomic_text(out / "meta.json", json.dumps(meta, ensure_ascii=False, indent=1))
     return meta
 
 
-def _write_filter(out: Path) -> int:
-    """``filter.npy``: a bitmap over the top k bits of the hashes, k = log2(16 x distinct n-grams) (16..30): ~6% of
-    its bits are set, so ~94% of a clean document's windows are rejected by one vectorized gather instead of a binary
-    search in the memory-mapped hashes (FewCLUE, 5.2 M-character corpus_zh/weekly: lookups 2.5 s -> 0.16 s).
-    Size 2**k / 8 bytes: 16 MiB for FewCLUE, at most 128 MiB. Returns k."""
-    hashes = np.load(out / "hashes.npy", mmap_mode="r")
-    k = int(min(30, max(16, np.ceil(np.log2(max(len(hashes), 1) * 16)))))
+def _write_npy(path: Path, raw: Path, dtype: str, count: int) -> None:
+    """``path`` = an .npy header for ``count`` values of ``dtype`` + the bytes of ``raw`` (copied, not loaded)."""
+    tmp = path.with_name("." + path.name + ".tmp")
+    with open(tmp, "wb") as fh, open(raw, "rb") as src:
+        np.lib.format.write_array_header_1_0(fh, {"descr": dtype, "fortran_order": False, "shape": (count,)})
+        shutil.copyfileobj(src, fh, 1 << 20)
+    os.replace(tmp, path)
+    raw.unlink()
+
+
+def _merge_parts(parts_dir: Path, out: Path, rows: int) -> tuple[int, int]:
+    """Sort and deduplicate each hash range (ranges are in hash order, so their concatenation is sorted) into
+    hashes.npy / items.npy, and build ``filter.npy``: a bitmap over the top k bits of the hashes, k = log2(16 x
+    window rows) (16..30): ~6% of its bits are set, so ~94% of a clean document's windows are rejected by one
+    vectorized gather instead of a binary search in the memory-mapped hashes (FewCLUE, the 5.2 M characters of
+    corpus_zh/weekly: lookups 2.5 s -> 0.16 s). Size 2**k / 8 bytes: 16 MiB for FewCLUE, at most 128 MiB.
+    Returns (distinct n-grams, k)."""
+    k = int(min(30, max(16, np.ceil(np.log2(max(rows, 1) * 16)))))
     bm = np.zeros(2**k // 8, dtype=np.uint8)
-    for s in range(0, len(hashes), RUN_ROWS):  # hashes are sorted, so are their byte indexes
-        b = np.asarray(hashes[s:s + RUN_ROWS]) >> np.uint64(64 - k)
-        byte = (b >> np.uint64(3)).astype(np.int64)
-        bit = (np.uint8(1) << (b & np.uint64(7)).astype(np.uint8)).astype(np.uint8)
-        first = np.flatnonzero(np.concatenate(([True], byte[1:] != byte[:-1])))
-        bm[byte[first]] |= np.bitwise_or.reduceat(bit, first)
-    _atomic_save(out / "filter.npy", bm)
-    return k
-
-
-def _merge_runs(runs: list[tuple[Path, Path]], out: Path) -> int:
-    """Merge sorted runs (earlier runs hold smaller items) into hashes.npy/items.npy, one hash range at a time."""
-    hs = [np.load(h, mmap_mode="r") for h, _ in runs]
-    its = [np.load(i, mmap_mode="r") for _, i in runs]
-    rows = sum(len(h) for h in hs)
-    parts = max(1, -(-rows // RUN_ROWS))
-    bounds = [int(x) for x in np.linspace(0, 2**64, parts + 1)]
-    tmp_h, tmp_i = out / ".hashes.bin.tmp", out / ".items.bin.tmp"
+    raw_h, raw_i = out / ".hashes.raw.tmp", out / ".items.raw.tmp"
     total = 0
-    with open(tmp_h, "wb") as fh, open(tmp_i, "wb") as fi:
-        for p in range(parts):
-            lo, hi = bounds[p], bounds[p + 1]
-            hp, ip = [], []
-            for h, it in zip(hs, its):
-                a = int(np.searchsorted(h, np.uint64(lo))) if lo < 2**64 else len(h)
-                b = int(np.searchsorted(h, np.uint64(hi))) if hi < 2**64 else len(h)
-                hp.append(np.asarray(h[a:b]))
-                ip.append(np.asarray(it[a:b]))
-            h, it = _sorted_unique(np.concatenate(hp), np.concatenate(ip))
+    with open(raw_h, "wb") as fh, open(raw_i, "wb") as fi:
+        for p in range(PARTITIONS):
+            ph, pi = parts_dir / f"{p:02d}.h", parts_dir / f"{p:02d}.i"
+            if not ph.exists():
+                continue
+            h, it = _sorted_unique(np.fromfile(ph, dtype="<u8"), np.fromfile(pi, dtype="<u4"))
+            ph.unlink(), pi.unlink()
             fh.write(h.tobytes())
             fi.write(it.tobytes())
             total += len(h)
-    del hs, its
-    for tmp, name, dtype in ((tmp_h, "hashes.npy", np.uint64), (tmp_i, "items.npy", np.uint32)):
-        arr = np.lib.format.open_memmap(out / f".{name}.tmp", mode="w+", dtype=dtype, shape=(total,))
-        src = np.memmap(tmp, dtype=dtype, mode="r", shape=(total,)) if total else np.empty(0, dtype)
-        step = RUN_ROWS
-        for s in range(0, total, step):
-            arr[s:s + step] = src[s:s + step]
-        arr.flush()
-        del arr, src
-        os.replace(out / f".{name}.tmp", out / name)
-        tmp.unlink()
-    return total
+            b = h >> np.uint64(64 - k)  # sorted, so are the byte indexes
+            byte = (b >> np.uint64(3)).astype(np.int64)
+            bit = (np.uint8(1) << (b & np.uint64(7)).astype(np.uint8)).astype(np.uint8)
+            first = np.flatnonzero(np.concatenate(([True], byte[1:] != byte[:-1])))
+            bm[byte[first]] |= np.bitwise_or.reduceat(bit, first)
+    _write_npy(out / "hashes.npy", raw_h, "<u8", total)
+    _write_npy(out / "items.npy", raw_i, "<u4", total)
+    _atomic_save(out / "filter.npy", bm)
+    return total, k
 
 
 @dataclass
@@ -536,7 +540,8 @@ class EvalIndex:
 
 
 def check_eval_sets(eval_sets: dict[str, str]) -> None:
-    """ValueError (the config checker adds file and line: exit 2) naming every eval set whose path is missing or holds no JSONL/Parquet file."""
+    """ValueError (the config checker adds file and line: exit 2) naming every eval set whose path is missing or
+    holds no JSONL/Parquet file."""
     bad = []
     for name, path in eval_sets.items():
         if not eval_files(path):

@@ -83,9 +83,13 @@ def _funnel(stats: dict | None) -> dict | None:
             {"stage": s["stage"], "reason": r, "docs": v["docs"], "chars": v["chars"]}
             for r, v in s["removed_by_reason"].items()
         ]
+    # decontaminate's counters contaminated.<set>: documents matching an item of that evaluation set
+    contamination = [{"stage": s["stage"], "set": k.split(".", 1)[1], "docs": v} for s in stats["stages"]
+                     for k, v in s.get("counters", {}).items() if k.startswith("contaminated.")]
     return {
         "stages": rows,
         "removed_by_reason": reasons,
+        "contamination": contamination,
         "output": stats["output"],
         "wall_time_s": stats.get("wall_time_s"),
     }

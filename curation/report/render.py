@@ -322,6 +322,11 @@ def _set_sections(key: str, e: dict, plots: list[Plot], options: dict) -> list[S
                     [[r["stage"], r["reason"], num(r["docs"]), num(r["chars"])] for r in f["removed_by_reason"]],
                 )
             )
+        if f.get("contamination"):
+            sec.tables.append(
+                Table(["stage", "evaluation set", "documents contaminated"],
+                      [[r["stage"], r["set"], num(r["docs"])] for r in f["contamination"]])
+            )
         sec.plots += [by_id[k] for k in ("funnel", "removed") if k in by_id]
     out.append(sec)
 
