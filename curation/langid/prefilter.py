@@ -55,8 +55,8 @@ Reason codes: ``prefilter_no_script``, ``prefilter_other_cjk``, ``prefilter_othe
 Keep-list codes must be lid.176 labels (``LID176_LABELS``); anything else is a config error at validation.
 
 Cost: ~1.5 ms per page on the shared HTML pages (parse + counts; lid.176 ~3 ms when it runs); ``bench/crawl_mix.py``
-measured ``extract`` at 14.8x (lightly loaded machine) to 21.3x (loaded) this stage's cost per page (``bench/RESULTS.md``,
-docs/prefilter.md). Reference: docs/prefilter.md.
+measured ``extract`` at 14.8x (lightly loaded machine) to 21.3x (loaded) this stage's cost per page
+(``bench/RESULTS.md``). Reference: docs/prefilter.md.
 """
 
 from __future__ import annotations
