@@ -54,8 +54,9 @@ Reason codes: ``prefilter_no_script``, ``prefilter_other_cjk``, ``prefilter_othe
 ``uncertain.little_text``, ``uncertain.mojibake``, ``protected``, ``lid_runs``.
 Keep-list codes must be lid.176 labels (``LID176_LABELS``); anything else is a config error at validation.
 
-Cost: ~1.5 ms per page on the shared HTML pages (parse + counts; lid.176 ~3 ms when it runs), >= 15x less than
-``extract`` (``bench/crawl_mix.py`` measures the ratio; table in ``bench/RESULTS.md``). Reference: docs/prefilter.md.
+Cost: ~1.5 ms per page on the shared HTML pages (parse + counts; lid.176 ~3 ms when it runs); ``bench/crawl_mix.py``
+measured ``extract`` at 14.8x (lightly loaded machine) to 21.3x (loaded) this stage's cost per page
+(``bench/RESULTS.md``). Reference: docs/prefilter.md.
 """
 
 from __future__ import annotations
