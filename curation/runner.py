@@ -15,6 +15,7 @@ every file uploaded in one piece when complete (curation/storage.py), stats.json
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -169,6 +170,17 @@ def input_fingerprint(files: list[str]) -> str:
     for f in files:
         h.update(f"{f}\0{storage.fingerprint(f)}\n".encode())
     return h.hexdigest()
+
+
+def stage_fingerprints(cfg: PipelineConfig) -> str:
+    """Files stages read besides the input (evaluation sets of ``decontaminate``): a stage with a
+    ``resume_fingerprint()`` method names them, so a changed file starts the run over like a changed input."""
+    parts = []
+    for spec in cfg.stages:
+        cls = registry.get_stage(spec.stage_id)
+        if callable(getattr(cls, "resume_fingerprint", None)):
+            parts.append(cls(**spec.params).resume_fingerprint())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16] if parts else ""
 
 
 def _prepare_output(output: Path, config_hash: str, fresh: bool, may_clear: bool = True) -> bool:
@@ -370,7 +382,7 @@ def _run_locked(cfg: PipelineConfig, workers: int, limit: int | None, fresh: boo
     refs = sorted(m for spec in cfg.stages for m in (spec.params.get("against") or []))
     ref_hashes = ",".join(sha256_file(m) for m in refs if storage.isfile(m))
     resolved_hash = (f"{resume_config_hash(cfg)}:limit={limit}:code={code_fingerprint()}:refs={ref_hashes}"
-                     f":inputs={input_fingerprint(cfg.input_files)}")
+                     f":inputs={input_fingerprint(cfg.input_files)}:stage_files={stage_fingerprints(cfg)}")
     _prepare_output(output, resolved_hash, fresh, may_clear=executor.kind != "finalize")
     phases = build_phases(cfg, output, limit)
     from loguru import logger

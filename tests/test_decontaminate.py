@@ -265,3 +265,25 @@ def test_spilled_runs_merge_to_the_same_index(tmp_path, monkeypatch):
     assert not (tmp_path / "many" / ".parts").exists()
     items = set(np.load(tmp_path / "one" / "items.npy").tolist())
     assert items == {0, 1, 2, 3, 4, 6}  # item 5 repeats item 0: a shared hash keeps the smallest item
+
+
+def test_changed_eval_file_starts_the_run_over(tmp_path):
+    """The resume key covers the evaluation files: a run after an eval set changed rebuilds the index and filters
+    every document again instead of reusing the tasks filtered against the old set."""
+    from curation.config import load_pipeline
+    from curation.runner import run_pipeline
+
+    path = _eval(tmp_path, [{"id": "q", "text": TENGWANG}])
+    write_jsonl(tmp_path / "docs.jsonl", [{"id": "a", "text": YUEYANG + TENGWANG}, {"id": "b", "text": XIANFA}])
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(f'name: p\ninput: {{format: jsonl, paths: ["docs.jsonl"]}}\noutput: {tmp_path / "out"}\n'
+                   f"stages:\n  - decontaminate: {{eval_sets: {{g: {path}}}}}\n", encoding="utf-8")
+    first = run_pipeline(load_pipeline(cfg), workers=1, progress=False)
+    assert [r["id"] for r in pq.read_table(first.output / "kept").to_pylist()] == ["b"]
+    again = run_pipeline(load_pipeline(cfg), workers=1, progress=False)
+    assert again.stats["tasks_reused"] > 0  # unchanged: resumed
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": "r", "text": XIANFA}, ensure_ascii=False) + "\n")
+    changed = run_pipeline(load_pipeline(cfg), workers=1, progress=False)
+    assert changed.stats["tasks_reused"] == 0
+    assert not pq.read_table(changed.output / "kept").to_pylist()  # b now matches the new item too

@@ -36,6 +36,8 @@ easier to read) and before dedup, so a removed copy cannot be a dedup survivor (
 
 from __future__ import annotations
 
+import json
+
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -105,6 +107,11 @@ class Decontaminate(CurateStage):
         self._index_dir: str | None = None
         self._index: EvalIndex | None = None
         self._simplify: Simplifier | None = None
+
+    def resume_fingerprint(self) -> str:
+        """What the runner adds to its resume key: the evaluation files' paths, sizes and mtimes, so a changed
+        evaluation set starts the run over (and rebuilds the index) instead of reusing tasks filtered by the old."""
+        return json.dumps(self.spec.fingerprint(), sort_keys=True)
 
     def prepare_pass(self, work_dir: str):
         """The one-task pass that builds the index under ``work_dir`` before any document is read (the runner
