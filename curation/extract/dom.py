@@ -47,7 +47,8 @@ NAV_MIN_LINKS = 3
 _SEPARATORS = re.compile(r"[\s|｜>»›<«‹·•・/\\\-–—_,，、;；:：\[\]【】()（）*#]+")
 _WS = re.compile(r"\s+")
 # breadcrumb arrows: > >> › » → (and their HTML-entity forms once parsed); "/" is left out (dates, fractions)
-_ARROW = re.compile(r"\s*(?:>>?|›|»|→|＞)\s*")
+_ARROW = re.compile(r" ?(?:>>?|›|»|→|＞) ?")
+_ARROW_CHAR = re.compile(r"[>›»→＞]")
 _LABEL = re.compile(r"^\s*[^：:]{0,8}[：:]")  # "当前位置：", "您的位置:", "You are here:"
 BREADCRUMB_MAX_CHARS = 120
 
@@ -150,8 +151,9 @@ def _is_breadcrumb(el: Any) -> bool:
     """"首页 › 论坛 › 汽车论坛 › 帖子标题", "当前位置：首页 >> 新闻 >> 正文", "首页 > 教育": >= 2 parts joined by
     breadcrumb arrows, every part but the last a link (a leading "当前位置：" label aside)."""
     text = el.text_content()
-    if not _ARROW.search(text):
+    if not _ARROW_CHAR.search(text):
         return False
+    text = _WS.sub(" ", text)  # before the split: "\\s*" around arrows backtracks quadratically on long blank runs
     parts = [p for p in (_LABEL.sub("", x).strip() for x in _ARROW.split(text)) if p]
     links = {_WS.sub(" ", a.text_content()).strip() for a in el.iter("a")}
     return len(parts) >= 2 and all(_WS.sub(" ", p) in links for p in parts[:-1])
