@@ -117,13 +117,20 @@ def _trafilatura_text(tree: Any, options: Any) -> str:
 # readability picked one post of a thread or one section of a long page, where trafilatura's text is the better one.
 READABILITY_CONTAINED = 0.9
 READABILITY_MIN_SHARE = 0.3
+# ... and when trafilatura's text is short (< 1,000 bigrams, 10x its fallback threshold) and readability's is longer:
+# the comparison trafilatura makes in its own fallback stage (compare_extraction), which the combined engine skips
+# (fast=True) because readability-lxml already ran on the same pruned tree. Forum threads +0.02 (Chinese) and
+# +0.045 (English) F1 over trafilatura's own fallback, Chinese articles -0.014, and 1.3x faster.
+SHORT_TEXT_BIGRAMS = 1000
 
 
 def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Extracted:
     """The ``extract`` stage's engine: parse (:func:`dom.parse_html`), prune layout tables and navigation blocks
     (:func:`dom.prune_layout`), run trafilatura and readability on the pruned tree, and keep readability's text
     when it is contained in trafilatura's (:data:`READABILITY_CONTAINED` of its character bigrams) and at least
-    :data:`READABILITY_MIN_SHARE` of its size; otherwise trafilatura's. ``fix_mojibake``: repair double-encoded
+    :data:`READABILITY_MIN_SHARE` of its size, or longer than a short trafilatura text
+    (:data:`SHORT_TEXT_BIGRAMS`); otherwise trafilatura's. ``options`` should be built with ``fast=True``: this
+    comparison replaces trafilatura's own fallback stage. ``fix_mojibake``: repair double-encoded
     UTF-8 in the tree's text first (:func:`dom.fix_tree_mojibake`).
 
     Raises ValueError when the HTML cannot be parsed into a tree at all.
@@ -138,8 +145,11 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     prune_layout(tree)
     text = _trafilatura_text(tree, options)
     other = readability_text(tree)  # after trafilatura: readability mutates the tree
-    if other and text and _contained(other, text) >= READABILITY_CONTAINED:
-        if _n_bigrams(other) >= READABILITY_MIN_SHARE * _n_bigrams(text):
+    if other and text:
+        n_text, n_other = _n_bigrams(text), _n_bigrams(other)
+        if n_other >= READABILITY_MIN_SHARE * n_text and _contained(other, text) >= READABILITY_CONTAINED:
+            text = other
+        elif n_text < SHORT_TEXT_BIGRAMS and n_other > n_text:
             text = other
     return Extracted(text or other, tidy_title(title), fixed)
 
@@ -178,9 +188,11 @@ def readability_text(tree: Any) -> str:
         root = lxml.html.fragment_fromstring(summary, create_parent="div")
     except Exception:  # noqa: BLE001  readability raises Unparseable and lxml errors on odd pages: no candidate
         return ""
-    return render_text(root)
+    # zero-width and BOM characters: trafilatura drops them, readability keeps them (they made its text "longer")
+    return _INVISIBLE.sub("", render_text(root))
 
 
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _READABILITY: Any = None
 
 
