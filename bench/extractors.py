@@ -90,8 +90,18 @@ def group(name: str, page: dict, index: int) -> list[str]:
     return ["multi ~expected"]
 
 
-COLUMNS = ["zh article", "zh article half 0", "zh article half 1", "zh forum", "zh forum half 0", "zh forum half 1",
-           "zh news ~GNE", "other article", "other forum", "multi ~expected"]
+COLUMNS = [
+    "zh article",
+    "zh article half 0",
+    "zh article half 1",
+    "zh forum",
+    "zh forum half 0",
+    "zh forum half 1",
+    "zh news ~GNE",
+    "other article",
+    "other forum",
+    "multi ~expected",
+]
 
 
 # --- engines --------------------------------------------------------------------------------------------------------

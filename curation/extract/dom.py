@@ -34,14 +34,65 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # Elements whose presence inside a table cell means the table is page layout, not data.
-_BLOCK_IN_CELL = {"table", "div", "p", "ul", "ol", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "form", "iframe",
-                  "section", "article", "header", "footer", "nav", "aside", "blockquote", "pre", "center"}
+_BLOCK_IN_CELL = {
+    "table",
+    "div",
+    "p",
+    "ul",
+    "ol",
+    "dl",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "form",
+    "iframe",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "blockquote",
+    "pre",
+    "center",
+}
 # A data-table cell rarely holds a paragraph; 200 characters is about 2 Chinese sentences (or 35 English words).
 LAYOUT_CELL_CHARS = 200
 
 # Blocks judged for link density (leaf-ish containers of menus and lists).
-_BLOCKS = {"div", "ul", "ol", "dl", "nav", "td", "th", "tr", "table", "tbody", "p", "section", "header", "footer",
-           "aside", "menu", "center", "span", "font", "li", "dd", "form", "h1", "h2", "h3", "h4", "h5", "h6"}
+_BLOCKS = {
+    "div",
+    "ul",
+    "ol",
+    "dl",
+    "nav",
+    "td",
+    "th",
+    "tr",
+    "table",
+    "tbody",
+    "p",
+    "section",
+    "header",
+    "footer",
+    "aside",
+    "menu",
+    "center",
+    "span",
+    "font",
+    "li",
+    "dd",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+}
 NAV_LINK_DENSITY = 0.6
 NAV_MIN_LINKS = 3
 _SEPARATORS = re.compile(r"[\s|｜>»›<«‹·•・/\\\-–—_,，、;；:：\[\]【】()（）*#]+")
@@ -134,21 +185,25 @@ def _remove_navigation(body: Any) -> int:
                 total, link, n = total + t, link + lk, n + k
         if el.tag == "a":
             link, n = total, n + 1
-        elif el.tag in _BLOCKS and n and total:
-            if (n >= NAV_MIN_LINKS and (link / total >= NAV_LINK_DENSITY or not _has_content(el, gone))) or (
-                total <= BREADCRUMB_MAX_CHARS and _is_breadcrumb(el)
-            ):
-                removed.append(el)
-                gone.add(el)
-                total = link = n = 0
+        elif el.tag in _BLOCKS and n and total and _is_navigation(el, total, link, n, gone):
+            removed.append(el)
+            gone.add(el)
+            total = link = n = 0
         stats[el] = (total, link, n)
     for el in removed:
         el.drop_tree()
     return len(removed)
 
 
+def _is_navigation(el: Any, total: int, link: int, n: int, gone: set) -> bool:
+    """Menus and link lists (>= 3 links, mostly link text or only separators between links) and breadcrumbs."""
+    if n >= NAV_MIN_LINKS and (link / total >= NAV_LINK_DENSITY or not _has_content(el, gone)):
+        return True
+    return total <= BREADCRUMB_MAX_CHARS and _is_breadcrumb(el)
+
+
 def _is_breadcrumb(el: Any) -> bool:
-    """"首页 › 论坛 › 汽车论坛 › 帖子标题", "当前位置：首页 >> 新闻 >> 正文", "首页 > 教育": >= 2 parts joined by
+    """ "首页 › 论坛 › 汽车论坛 › 帖子标题", "当前位置：首页 >> 新闻 >> 正文", "首页 > 教育": >= 2 parts joined by
     breadcrumb arrows, every part but the last a link (a leading "当前位置：" label aside)."""
     text = el.text_content()
     if not _ARROW_CHAR.search(text):

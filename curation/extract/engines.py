@@ -147,9 +147,12 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     other = readability_text(tree)  # after trafilatura: readability mutates the tree
     if other and text:
         n_text, n_other = _n_bigrams(text), _n_bigrams(other)
-        if n_other >= READABILITY_MIN_SHARE * n_text and _contained(other, text) >= READABILITY_CONTAINED:
-            text = other
-        elif n_text < SHORT_TEXT_BIGRAMS and n_other > n_text:
+        if (
+            n_other >= READABILITY_MIN_SHARE * n_text
+            and _contained(other, text) >= READABILITY_CONTAINED
+            or n_text < SHORT_TEXT_BIGRAMS
+            and n_other > n_text
+        ):
             text = other
     return Extracted(text or other, tidy_title(title), fixed)
 
@@ -170,8 +173,31 @@ def _contained(part: str, whole: str) -> float:
     return sum((a & b).values()) / n if n else 0.0
 
 
-_RENDER_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "blockquote", "pre",
-                  "section", "article", "header", "footer", "figure", "figcaption", "center", "form", "main"}
+_RENDER_BLOCKS = {
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "dl",
+    "table",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "figure",
+    "figcaption",
+    "center",
+    "form",
+    "main",
+}
 _LINE_BREAKS = {"br", "li", "tr", "dt", "dd", "hr"}
 
 
@@ -209,7 +235,7 @@ def _readability_class() -> Any:
         from readability.readability import REGEXES
 
         class _Readability(Document):
-            def _parse(self, input: Any) -> Any:  # noqa: A002  readability's signature
+            def _parse(self, input: Any) -> Any:
                 doc = deepcopy(input)  # summary() re-parses its input on a lenient retry: keep the input intact
                 for elem in doc.xpath("//*[@hidden]"):
                     elem.drop_tree()
