@@ -21,9 +21,10 @@ rejected alternatives in ``bench/EXTRACTORS.md``):
 4. trafilatura (``favor``, comments kept, tables kept, its own fallback stage off) and readability-lxml on the
    pruned tree; readability's text is kept when >= 90% of its bigrams are in trafilatura's and it is >= 30% of its
    size (then trafilatura's extra text is mostly what surrounds the article), or when trafilatura's text is short
-   (< 1,000 bigrams) and readability's longer (trafilatura's own fallback comparison), else trafilatura's.
+   (< 1,000 bigrams) and readability's longer and about the same text (>= 20% of trafilatura's bigrams in it;
+   trafilatura's own fallback comparison), else trafilatura's.
 Measured against the stage before this design (trafilatura alone, its loader, no comments): Chinese articles
-(html_zh_magic) 0.872 -> 0.896, Chinese forum threads 0.521 -> 0.638, agreement with GNE on Chinese news 0.822 ->
+(html_zh_magic) 0.872 -> 0.913, Chinese forum threads 0.521 -> 0.638, agreement with GNE on Chinese news 0.822 ->
 0.933, English/other articles 0.869 -> 0.878, forums 0.674 -> 0.744; the bundled crawl's kept documents with
 navigation rows 19 -> 0. The 100-character fallback threshold of ``engine: trafilatura`` stays: 250 English
 characters are ~50 words, the same information is ~100 Chinese characters. ``engine: trafilatura`` is trafilatura alone on the robust loader (steps 1, 2, 4 without
