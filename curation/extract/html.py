@@ -66,7 +66,7 @@ class ExtractHtml(CurateStage):
 
     Args:
         engine: "combined" (layout tables unwrapped, navigation blocks removed, trafilatura + readability-lxml, see
-            bench/EXTRACTORS.md) or "trafilatura" (trafilatura alone on the parsed page, the pre-2026-12 behaviour).
+            bench/EXTRACTORS.md) or "trafilatura" (trafilatura alone on the parsed page, no page-structure rules).
         favor: trafilatura mode: "recall" (best measured on Chinese pages, 2x faster), "balanced" or "precision".
         include_tables: keep the text of HTML tables (rows as "| a | b |" lines).
         include_comments: keep user comments/replies after the main text (forum threads; on by default).
