@@ -55,6 +55,6 @@ def test_documents_annotated_and_bucketed(run_dir):
 def test_paragraph_dedup_stats(run_dir):
     stats = json.loads((run_dir / "run" / "stats.json").read_text())
     [st] = [s for s in stats["stages"] if s["stage_id"] == "paragraph_dedup"]
-    assert st["counters"]["paragraphs_removed"] > 300
+    assert st["counters"]["paragraphs_removed"] > 250  # 295 since extract drops navigation blocks itself (was > 300)
     [pp] = [s for s in stats["stages"] if s["stage_id"] == "perplexity"]
     assert sum(pp["counters"][f"bucket.{b}"] for b in ("head", "middle", "tail")) == pp["docs_in"]

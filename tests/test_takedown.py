@@ -470,7 +470,9 @@ def test_takedown_through_a_tokenized_mixture(work, layout):
             continue
         assert piece not in decoded_after
         checked += 1
-    assert checked >= len(expected) - 1
+    # since issue 15's extraction one target is a 17-character notice (no 24-char piece) and one is quoted whole by a
+    # kept page (their boilerplate, which made them distinct, is gone)
+    assert checked >= len(expected) - 2
 
     # files: docs layout rewrites only shards that held a removed row; packed keeps the shards before the first
     old_paths = {s["path"]: s["sha256"] for s in before["shards"]}
@@ -479,8 +481,11 @@ def test_takedown_through_a_tokenized_mixture(work, layout):
         assert s["path"] in old_paths or ".td1." in s["path"]
         if s["path"] in old_paths:
             assert s["sha256"] == old_paths[s["path"]]
-    assert 0 < sum(s["path"] in old_paths for s in m["shards"]) < len(m["shards"])
+    unchanged = sum(s["path"] in old_paths for s in m["shards"])
+    assert unchanged < len(m["shards"])
+    # packed: 0 unchanged when a removed row sits in the first shard (so since issue 15 changed the crawl's text)
     if layout == "docs":
+        assert unchanged > 0
         assert len(m["shards"]) == len(before["shards"])
         held = {s["path"] for s in before["shards"]} - set(
             json.loads((mix.parent / "superseded" / "1" / "takedown.json").read_text())["removed"]

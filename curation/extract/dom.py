@@ -34,18 +34,74 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _INVALID_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # Elements whose presence inside a table cell means the table is page layout, not data.
-_BLOCK_IN_CELL = {"table", "div", "p", "ul", "ol", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "form", "iframe",
-                  "section", "article", "header", "footer", "nav", "aside", "blockquote", "pre", "center"}
+_BLOCK_IN_CELL = {
+    "table",
+    "div",
+    "p",
+    "ul",
+    "ol",
+    "dl",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "form",
+    "iframe",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "blockquote",
+    "pre",
+    "center",
+}
 # A data-table cell rarely holds a paragraph; 200 characters is about 2 Chinese sentences (or 35 English words).
 LAYOUT_CELL_CHARS = 200
 
 # Blocks judged for link density (leaf-ish containers of menus and lists).
-_BLOCKS = {"div", "ul", "ol", "dl", "nav", "td", "th", "tr", "table", "tbody", "p", "section", "header", "footer",
-           "aside", "menu", "center", "span", "font", "li", "dd", "form", "h1", "h2", "h3", "h4", "h5", "h6"}
+_BLOCKS = {
+    "div",
+    "ul",
+    "ol",
+    "dl",
+    "nav",
+    "td",
+    "th",
+    "tr",
+    "table",
+    "tbody",
+    "p",
+    "section",
+    "header",
+    "footer",
+    "aside",
+    "menu",
+    "center",
+    "span",
+    "font",
+    "li",
+    "dd",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+}
 NAV_LINK_DENSITY = 0.6
 NAV_MIN_LINKS = 3
 _SEPARATORS = re.compile(r"[\s|｜>»›<«‹·•・/\\\-–—_,，、;；:：\[\]【】()（）*#]+")
 _WS = re.compile(r"\s+")
+# breadcrumb arrows: > >> › » → (and their HTML-entity forms once parsed); "/" is left out (dates, fractions)
+_ARROW = re.compile(r" ?(?:>>?|›|»|→|＞) ?")
+_ARROW_CHAR = re.compile(r"[>›»→＞]")
+_LABEL = re.compile(r"^\s*[^：:]{0,8}[：:]")  # "当前位置：", "您的位置:", "You are here:"
+BREADCRUMB_MAX_CHARS = 120
 
 
 def parse_html(html: str) -> Any:
@@ -72,7 +128,7 @@ def fix_tree_mojibake(tree: Any) -> int:
     returns the number of nodes changed. Done on the tree, before extraction drops the C1 controls, non-breaking
     spaces and soft hyphens that such text contains (after which it can no longer be undone). Per text node rather
     than per line of HTML: a minified page is one 500 kB line, and one "é" in it made ftfy examine the whole line
-    (fix_mojibake on raw HTML was 30% of the stage's time on the English bench pages)."""
+    (fix_mojibake on the raw HTML was a quarter of the extraction time in a profile of 80 English bench pages)."""
     from curation.normalize.chars import fix_mojibake
 
     changed = 0
@@ -129,15 +185,33 @@ def _remove_navigation(body: Any) -> int:
                 total, link, n = total + t, link + lk, n + k
         if el.tag == "a":
             link, n = total, n + 1
-        elif el.tag in _BLOCKS and n >= NAV_MIN_LINKS and total:
-            if link / total >= NAV_LINK_DENSITY or not _has_content(el, gone):
-                removed.append(el)
-                gone.add(el)
-                total = link = n = 0
+        elif el.tag in _BLOCKS and n and total and _is_navigation(el, total, link, n, gone):
+            removed.append(el)
+            gone.add(el)
+            total = link = n = 0
         stats[el] = (total, link, n)
     for el in removed:
         el.drop_tree()
     return len(removed)
+
+
+def _is_navigation(el: Any, total: int, link: int, n: int, gone: set) -> bool:
+    """Menus and link lists (>= 3 links, mostly link text or only separators between links) and breadcrumbs."""
+    if n >= NAV_MIN_LINKS and (link / total >= NAV_LINK_DENSITY or not _has_content(el, gone)):
+        return True
+    return total <= BREADCRUMB_MAX_CHARS and _is_breadcrumb(el)
+
+
+def _is_breadcrumb(el: Any) -> bool:
+    """ "首页 › 论坛 › 汽车论坛 › 帖子标题", "当前位置：首页 >> 新闻 >> 正文", "首页 > 教育": >= 2 parts joined by
+    breadcrumb arrows, every part but the last a link (a leading "当前位置：" label aside)."""
+    text = el.text_content()
+    if not _ARROW_CHAR.search(text):
+        return False
+    text = _WS.sub(" ", text)  # before the split: "\\s*" around arrows backtracks quadratically on long blank runs
+    parts = [p for p in (_LABEL.sub("", x).strip() for x in _ARROW.split(text)) if p]
+    links = {_WS.sub(" ", a.text_content()).strip() for a in el.iter("a")}
+    return len(parts) >= 2 and all(_WS.sub(" ", p) in links for p in parts[:-1])
 
 
 def _has_content(el: Any, gone: set) -> bool:
@@ -181,7 +255,7 @@ def _owner_table(el: Any) -> Any:
 
 def prune_layout(tree: Any) -> dict[str, int]:
     """Apply the rules of the module docstring to ``tree`` in place; returns counts per rule."""
-    counts = {"layout_tables": 0, "nav_blocks": 0}
+    counts = {"layout_tables": 0, "side_cells": 0, "nav_blocks": 0, "repeated_quotes": 0}
     body = tree.find("body")
     if body is None:
         return counts
@@ -192,21 +266,114 @@ def prune_layout(tree: Any) -> dict[str, int]:
     for table in reversed(tables):
         if _is_layout_table(table):
             counts["layout_tables"] += 1
+            counts["side_cells"] += _drop_side_cells(table)
             _unwrap_table(table)
         else:
             for cell in table.iter("td", "th"):
                 _fullwidth_pipes(cell)
     counts["nav_blocks"] = _remove_navigation(body)
+    counts["repeated_quotes"] = _drop_repeated_quotes(body)
     return counts
 
 
+QUOTE_PROBE_CHARS = 12
+
+
+def _drop_repeated_quotes(body: Any) -> int:
+    """A ``<blockquote>`` whose last 12 characters (a trailing "..." aside) occur on the page outside quotes quotes a
+    post that is already there (forum replies quoting earlier replies, usually truncated): the text would be there
+    twice. Quotes that only repeat each other (a page holding the same quote twice) stay."""
+    quotes = list(body.iter("blockquote"))
+    if not quotes:
+        return 0
+    page = "".join(body.text_content().split())
+    texts = ["".join(q.text_content().split()) for q in quotes]
+    dropped = 0
+    for q, text in zip(quotes, texts):
+        text = text.rstrip(".。…")
+        if len(text) < QUOTE_PROBE_CHARS:
+            continue
+        probe = text[-QUOTE_PROBE_CHARS:]
+        if page.count(probe) > sum(t.count(probe) for t in texts):
+            q.drop_tree()
+            dropped += 1
+    return dropped
+
+
+# A layout row pairs a content cell with side cells (a forum poster's name/points panel, a label column): a cell
+# with < 50 characters beside a cell with at least twice its text (and >= 20 characters) is not part of the text.
+# Old forum and portal layouts repeat such a panel per post ("积分 548" paragraphs made whole threads of the sample
+# crawl fail the duplicate-line filter after unwrapping).
+SIDE_CELL_MAX_CHARS = 50
+CONTENT_CELL_MIN_CHARS = 20
+
+
+def _drop_side_cells(table: Any) -> int:
+    dropped = 0
+    for row in table.iter("tr"):
+        if _owner_table(row) is not table:
+            continue
+        cells = [c for c in row if c.tag in ("td", "th")]
+        if len(cells) < 2:
+            continue
+        sizes = [_text_len(c.text_content()) for c in cells]
+        top = max(sizes)
+        if top < CONTENT_CELL_MIN_CHARS:
+            continue
+        for c, n in zip(cells, sizes):
+            if 0 < n < SIDE_CELL_MAX_CHARS and top >= 2 * n:
+                c.drop_tree()
+                dropped += 1
+    return dropped
+
+
 def _unwrap_table(table: Any) -> None:
-    for el in list(table.iter("tbody", "thead", "tfoot", "tr", "td", "th", "caption")):
-        el.tag = "div"
+    """Layout table -> divs; a cell holding only text and inline elements becomes a ``<p>`` (it is one paragraph of
+    the page; trafilatura reads loose text in nested divs unreliably: on Discuz-style threads it kept the poster's
+    "积分 548" paragraphs and dropped the posts)."""
+    for el in list(table.iter("td", "th")):
+        if _owner_table(el) is table:
+            has_block = any(isinstance(d.tag, str) and d.tag in _BLOCK_IN_CELL for d in el.iterdescendants())
+            el.tag = "div" if has_block else "p"
+            if has_block:
+                _wrap_loose_text(el)
+    for el in list(table.iter("tbody", "thead", "tfoot", "tr", "caption")):
+        if _owner_table(el) is table:
+            el.tag = "div"
     table.tag = "div"
     for k in list(table.attrib):
         if k in ("width", "border", "cellpadding", "cellspacing", "align", "bgcolor"):
             del table.attrib[k]
+
+
+def _wrap_loose_text(cell: Any) -> None:
+    """Runs of text and inline elements beside block children of a former cell become ``<p>`` paragraphs: trafilatura
+    drops loose text in a div that also holds blocks (a forum reply after its quote box was lost)."""
+    from lxml.html import Element
+
+    items: list = []
+    run = Element("p")
+    run.text = cell.text
+
+    def flush() -> None:
+        nonlocal run
+        if (run.text and run.text.strip()) or len(run):
+            items.append(run)
+        run = Element("p")
+
+    for child in list(cell):
+        if isinstance(child.tag, str) and child.tag in _BLOCK_IN_CELL:
+            flush()
+            tail, child.tail = child.tail, None
+            items.append(child)
+            run.text = tail
+        else:
+            run.append(child)  # keeps its tail
+    flush()
+    cell.text = None
+    for child in list(cell):
+        cell.remove(child)
+    cell.extend(items)
 
 
 def _fullwidth_pipes(cell: Any) -> None:

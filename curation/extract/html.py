@@ -1,38 +1,37 @@
-"""``extract``: raw HTML -> main text (trafilatura), page title into metadata.
+"""``extract``: raw HTML -> main text, page title into metadata.
 
 In: documents with ``metadata["content_format"] == "html"`` whose ``text`` is decoded HTML. Documents in any other
 format pass through untouched (counter ``passthrough``).
 Out: ``text`` = main text, ``metadata["content_format"] = "text"``, ``metadata["title"]`` = page title ("" when
 none was found). Text shape: blocks (paragraphs, headings, lists, tables, quotes) separated by one blank line
 ``"\\n\\n"``, line breaks inside a block (``<br>``, list items, table rows) a single ``"\\n"``, lines stripped.
-Lists keep trafilatura's ``- `` bullets; table cells are joined as ``| a | b |`` rows.
+Lists keep trafilatura's ``- `` bullets; data-table cells are joined as ``| a | b |`` rows (a ``|`` inside a cell
+becomes "｜", so there are no ``\\|`` escapes); layout tables are not tables in the output.
 
-Settings (numbers from ``bench/extractors.py``, table in ``bench/EXTRACTORS.md``; 176 English article/forum pages
-with reference text, 64 Chinese pages of which 20 compared against GeneralNewsExtractor's output as a proxy):
-- trafilatura's ``recall`` mode, with its fallback threshold lowered from 250 to 100 characters: bag-of-tokens F1
-  0.857 on the Chinese proxy set vs 0.826 for trafilatura's defaults, 0.765 vs 0.775 on the English set, and 1.6-2x
-  faster (one core: 50-61 vs 30-36 docs/s English, 39-47 vs 20-23 docs/s Chinese). 250 characters of English are
-  ~50 words; the same information is ~100 Chinese characters, so short Chinese articles no longer trigger the
-  fallback extractors, which on such pages picked a "recommended articles" list instead of the article.
-- tables kept: no measurable cost (English F1 0.765 with, 0.767 without; Chinese identical), and data tables hold
-  real content.
-- comments dropped by default: on Chinese news they are noise (proxy F1 0.822 with them vs 0.857); on forum pages
-  trafilatura files replies under comments (English forum F1 0.689 with vs 0.651 without), so forum-heavy crawls
-  should set ``include_comments: true``.
-- ``favor: precision`` agrees best with GNE (0.867) but empties 3 of 64 Chinese pages and drops English recall to
-  0.733; ``balanced`` is 1.5-2x slower for no gain on Chinese.
-- alternatives measured: resiliparse ``extract_plain_text(main_content=True)`` is ~10x faster but F1 0.672 English,
-  0.631 Chinese; trafilatura ``baseline()`` ~3x faster at F1 0.722 / 0.756. Neither is close enough in quality to
-  be offered as an engine.
+How (``engine: combined``, the default; numbers: character-bigram F1 from ``bench/extractors.py``, table and the
+rejected alternatives in ``bench/EXTRACTORS.md``):
+1. parse the whole string as a document (``dom.parse_html``): pages with no ``<head>``, a wrapper element or text
+   before ``<html>`` were ``extract_failed`` under trafilatura's own loader;
+2. repair double-encoded UTF-8 in the text nodes (``dom.fix_tree_mojibake``, ftfy, before extraction drops the
+   control characters, non-breaking spaces and soft hyphens such text contains; on the sample crawl's 7 mojibake
+   pages 7/7 come out as Chinese, 3/7 when repaired after extraction). Counter ``mojibake_fixed``;
+3. page-structure rules (``dom.prune_layout``): layout tables unwrapped into divs/paragraphs, side cells (poster
+   panels) dropped, navigation blocks (link density >= 0.6 with >= 3 links, links joined by separators only,
+   breadcrumbs) removed bottom-up, quotes of posts already on the page dropped;
+4. trafilatura (``favor``, comments kept, tables kept, its own fallback stage off) and readability-lxml on the
+   pruned tree; readability's text is kept when >= 90% of its bigrams are in trafilatura's and it is >= 30% of its
+   size (then trafilatura's extra text is mostly what surrounds the article), or when trafilatura's text is short
+   (< 1,000 bigrams) and readability's longer and about the same text (>= 20% of trafilatura's bigrams in it;
+   trafilatura's own fallback comparison), else trafilatura's.
+Measured against the stage before this design (trafilatura alone, its loader, no comments): Chinese articles
+(html_zh_magic) 0.872 -> 0.913, Chinese forum threads 0.521 -> 0.638, agreement with GNE on Chinese news 0.822 ->
+0.933, English/other articles 0.869 -> 0.878, forums 0.674 -> 0.744; the bundled crawl's kept documents with
+navigation rows 19 -> 0. The 100-character fallback threshold of ``engine: trafilatura`` stays: 250 English
+characters are ~50 words, the same information is ~100 Chinese characters. ``engine: trafilatura`` is trafilatura alone on the robust loader (steps 1, 2, 4 without
+pruning or readability).
 Deterministic and offline: no URL fetching, no date extraction (htmldate compares against today), no
-cross-document dedup cache. trafilatura's own per-page log messages are silenced in ``setup()``: failures are
-counted here instead.
-
-Mojibake is repaired on the HTML, before extraction (``fix_mojibake``, the same ftfy-based repair as
-``normalize``): extraction drops the control characters, non-breaking spaces and soft hyphens that double-encoded
-UTF-8 contains, after which ftfy can no longer undo it. Measured on the sample crawl's 7 mojibake pages: repaired
-on the HTML, 7/7 come out as Chinese; repaired after extraction, 3/7 (the rest were identified as id/ms/sv).
-Counter ``mojibake_fixed``.
+cross-document dedup cache. trafilatura's and readability's per-page log messages are silenced in ``setup()``:
+failures are counted here instead.
 
 Reason codes:
 - ``no_main_text``: the page parsed but holds no main text (empty body, scripts only). Navigation-only pages usually
@@ -63,16 +62,17 @@ MIN_EXTRACTED_CHARS = 100
 
 @register("extract")
 class ExtractHtml(CurateStage):
-    """Turn raw HTML into main text with trafilatura; page title into metadata["title"].
+    """Turn raw HTML into main text (layout-aware pruning, trafilatura + readability); title into metadata["title"].
 
     Args:
         engine: "combined" (layout tables unwrapped, navigation blocks removed, trafilatura + readability-lxml, see
-            bench/EXTRACTORS.md) or "trafilatura" (trafilatura alone on the parsed page, the pre-2026-12 behaviour).
+            bench/EXTRACTORS.md) or "trafilatura" (trafilatura alone on the parsed page, no page-structure rules).
         favor: trafilatura mode: "recall" (best measured on Chinese pages, 2x faster), "balanced" or "precision".
         include_tables: keep the text of HTML tables (rows as "| a | b |" lines).
         include_comments: keep user comments/replies after the main text (forum threads; on by default).
         max_html_chars: remove documents whose HTML is longer than this (reason html_too_large).
-        fix_mojibake: repair double-encoded UTF-8 (ftfy) in the HTML before extraction, where it is still repairable.
+        fix_mojibake: repair double-encoded UTF-8 (ftfy) in the page's text before extraction, where it is still
+            repairable.
     """
 
     def __init__(
@@ -114,6 +114,8 @@ class ExtractHtml(CurateStage):
             include_tables=self.include_tables,
             include_comments=self.include_comments,
             min_extracted_chars=MIN_EXTRACTED_CHARS,
+            # combined: readability-lxml runs anyway and combined_extract makes trafilatura's fallback comparison
+            fast=self.engine == "combined",
         )
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
