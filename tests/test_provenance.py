@@ -81,7 +81,7 @@ def test_metadata_survives_every_web_zh_stage(sets):
     kept, removed = rows_of(sets["crawl"]), rows_of(sets["crawl"], removed=True)
     assert len(kept) > 100 and len(removed) > 20
     stages = {r["stage"] for r in removed}
-    assert {"langid", "quality", "exact_dedup"} <= stages  # removed at different depths of the pipeline
+    assert {"prefilter", "quality", "exact_dedup"} <= stages  # removed at different depths of the pipeline
     for r in kept + removed:
         meta = json.loads(r["metadata"])
         assert (meta["license"], meta["source_name"], meta["terms"]) == ("LicenseRef-crawl-A", "sample_crawl", TERMS)
