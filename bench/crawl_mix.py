@@ -85,9 +85,8 @@ def load_pages() -> list[dict]:
                 seen.add(digest)
                 pages.append({"source": "warc", "id": item.id, "html": item.text, "zh": False,
                               "url": item.metadata.get("url") or f"https://warc.example/{item.id}"})
-    from curation.samplecrawl.pages import build_pages
-
     from curation.samplecrawl.generate import DEFAULT_SEED
+    from curation.samplecrawl.pages import build_pages
 
     for page in build_pages(DEFAULT_SEED):
         if page.lang in ("en", "ja", "ko") and page.html:

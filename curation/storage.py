@@ -308,8 +308,8 @@ def check_storage_block(value: Any) -> list[tuple[tuple, str]]:
     """Problems of a pipeline's ``storage:`` block as (key path, message): a mapping of protocol -> mapping of
     fsspec options (option names are the backend's own, checked when the filesystem is created)."""
     if not isinstance(value, dict):
-        return [((), f"'storage' must be a mapping of protocol -> fsspec options, e.g. "
-                     f"{{s3: {{endpoint_url: ...}}}}; got {type(value).__name__}")]
+        return [((), (f"'storage' must be a mapping of protocol -> fsspec options, e.g. "
+                      f"{{s3: {{endpoint_url: ...}}}}; got {type(value).__name__}"))]
     problems = []
     for proto, opts in value.items():
         if proto not in REMOTE_PROTOCOLS:
@@ -319,7 +319,7 @@ def check_storage_block(value: Any) -> list[tuple[tuple, str]]:
     return problems
 
 
-class local_copy:  # noqa: N801 - used like a function: ``with local_copy(path) as p:``
+class local_copy:
     """A local path to read ``path`` from: the file itself when local, else a temporary download (same suffix),
     deleted on exit. Downstream readers (verify, tokenize, mixtures) use it for memory-mapped or random-access reads
     of one shard at a time, so disk, not memory, holds the copy."""

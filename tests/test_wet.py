@@ -101,7 +101,7 @@ def test_wet_broken_records_are_counted_per_file_and_the_rest_is_read(tmp_path):
     a.write_bytes(bytes(data))
     offsets_b = write_wet(b, texts, first=11)
     b.write_bytes(b.read_bytes()[: offsets_b[4] + 100])  # cut inside the last record
-    docs, step = run([a, b], _report_dir=str(tmp_path))
+    docs, _step = run([a, b], _report_dir=str(tmp_path))
     assert [d.text[-3:] for d in docs] == ["第1篇", "第3篇", "第4篇", "第5篇", "第1篇", "第2篇", "第3篇", "第4篇"]
     by_file = json.loads((tmp_path / "ingest_errors" / "00000.json").read_text())["files"]
     assert by_file[str(a)]["skipped"] == {"corrupt_record": 1, "non_response": 1}

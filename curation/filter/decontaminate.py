@@ -37,7 +37,6 @@ easier to read) and before dedup, so a removed copy cannot be a dedup survivor (
 from __future__ import annotations
 
 import json
-
 import tempfile
 from pathlib import Path
 from typing import Literal

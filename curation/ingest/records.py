@@ -129,7 +129,7 @@ def iter_jsonl(
     base = os.path.basename(path)
     base_meta = {"source_file": path, "source_format": "jsonl"}
     try:
-        fh = storage.open_file(path, "rb")  # noqa: SIM115 - closed below, also when the consumer stops early
+        fh = storage.open_file(path, "rb")
     except OSError as e:
         yield Skip("unreadable_file", 0, f"{type(e).__name__}: {e}")
         return

@@ -66,7 +66,7 @@ def iter_warc(path: str, max_record_bytes: int, to_item=None) -> Iterator[Item |
     warcio record into an Item or Skip (default: HTML pages; ``wet.record_to_item``: Common Crawl WET text)."""
     base = os.path.basename(path)
     try:
-        fh = storage.open_file(path, "rb")  # noqa: SIM115 - closed in the finally below
+        fh = storage.open_file(path, "rb")
     except OSError as e:
         yield Skip("unreadable_file", 0, f"{type(e).__name__}: {e}")
         return

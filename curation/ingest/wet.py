@@ -27,11 +27,11 @@ from curation.ingest.encoding import is_binary, is_mostly_replacement
 from curation.ingest.records import Item, Skip
 from curation.ingest.warc import (
     _URI_SCHEME_RE,
-    _NotARecord,
     _is_cut,
+    _NotARecord,
     host_of,
-    iter_warc,
     iso_date,
+    iter_warc,
     parse_content_type,
     strip_record_id,
 )

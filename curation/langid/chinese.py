@@ -156,9 +156,8 @@ def consistent(label: str, han: int, kana: int, hangul: int, letters: int) -> bo
         return False
     if label in CHINESE_LABELS and (kana >= JAPANESE_KANA_RATIO * (kana + han) > 0 or hangul > han):
         return False  # Japanese or Korean by normalize/script.py's own measure (Jpan / Kore)
-    if letters and han >= HAN_DOMINANT_RATIO * letters and label not in CJK_LABELS:
-        return False
-    return True
+    # Han-dominant text is never labelled a language written without Han
+    return not (letters and han >= HAN_DOMINANT_RATIO * letters and label not in CJK_LABELS)
 
 
 def variety(text: str, lang: str, han: int) -> tuple[str, str]:

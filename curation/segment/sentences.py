@@ -200,9 +200,8 @@ def _latin_boundary(line: str, core: str, start: int, end: int) -> bool:
     if not after:
         return True
     if _CJK_CHAR.match(after):
-        if core == "." and _ENUMERATOR.search(line, 0, end):
-            return False  # a list number: 2.战国无双, 系列1.由于 (lists whose line breaks extraction lost)
-        return True  # 用Python.然后
+        # a list number (2.战国无双, 系列1.由于: lists whose line breaks extraction lost) is no end; 用Python.然后 is
+        return not (core == "." and _ENUMERATOR.search(line, 0, end))
     if after.isalnum():
         return False  # 3.14, example.com, e.g, Yahoo!Japan
     nxt = _NEXT.match(line, end).group(1)

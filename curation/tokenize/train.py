@@ -340,7 +340,7 @@ def require_single_tokens(
 
     def joins(merge_list: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
         tok = Tokenizer.from_str(build(merge_list))
-        have = set(a + b for a, b in merge_list) | set(base)
+        have = {a + b for a, b in merge_list} | set(base)
         out: list[tuple[str, str]] = []
         seen: set = set()
         missing = 0

@@ -1,3 +1,4 @@
+# ruff: noqa: SIM115  (a one-off build record of the gold file: files read once and left to the interpreter)
 """Builds tests/data/sentences_gold.jsonl: naive [。！？] proposals corrected by hand (the *_SPLITS / *_JOINS lists
 and split_after calls below), see sentences_gold.md. Needs ../shared/data; run: python tests/data/sentences_gold_build.py
 """
@@ -111,6 +112,7 @@ for r in multi+single:
 with open(REPO / 'tests' / 'data' / 'sentences_gold.jsonl', 'w', encoding='utf-8') as f:
     for r in records: f.write(json.dumps(r, ensure_ascii=False)+'\n')
 import collections
+
 c=collections.Counter((r['variety'],r['subset']) for r in records)
 b=collections.Counter()
 for r in records: b[(r['variety'],r['subset'])]+=len(r['sentences'])-1
