@@ -99,7 +99,9 @@ def _print_summary(result, console) -> None:
     wall = st["wall_time_s"] or 0
     mb = ing["bytes_in"] / 1e6
     if st.get("tasks_reused"):
-        rate = f"{st['tasks_reused']} of {st['tasks']} tasks reused from an earlier run of the same config"
+        # tasks_reused counts over every executor phase (a multi-pass dedup run has several), so the total does too
+        total = sum(p.get("tasks", 0) for p in st.get("phases") or []) or st["tasks"]
+        rate = f"{st['tasks_reused']} of {total} tasks reused from an earlier run of the same config"
     else:
         rate = f"{ing['records_read'] / wall:.0f} records/s, {mb / wall:.2f} MB/s of input" if wall > 0 else ""
     console.print(f"kept {_fmt_int(out['docs'])} documents ({_fmt_int(out['chars'])} chars) in "
@@ -213,6 +215,17 @@ def cmd_stages(args) -> int:
     from rich.table import Table
 
     console = Console(highlight=False)
+    if not console.is_terminal:
+        # piped or redirected: rich would squeeze the tables into 80 columns (docs ~22 characters wide); plain
+        # lines instead, one per parameter with its whole doc, for grep and less
+        for entry in catalog:
+            label = "input:" if entry["stage"] == "ingest" else f"- {entry['stage']}:"
+            print(f"{entry['stage']}  {entry['summary']}  (YAML: {label})")
+            for p in entry["params"]:
+                default = "required" if p["required"] else "default " + json.dumps(p["default"], ensure_ascii=False)
+                print(f"  {p['name']} ({p['type']}, {default}): {p['doc']}")
+            print()
+        return 0
     for entry in catalog:
         label = "input:" if entry["stage"] == "ingest" else f"- {entry['stage']}:"
         t = Table(title=f"[bold]{entry['stage']}[/bold]  {entry['summary']}   (YAML: {label})", title_justify="left")
@@ -239,10 +252,11 @@ def cmd_verify(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="curate", description=DESCRIPTION,
+    parser = argparse.ArgumentParser(prog="curate", description=DESCRIPTION, usage="curate [-h] [--version] COMMAND ...",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"curate {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # the description lists the commands with examples; argparse's own list would repeat them
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help=argparse.SUPPRESS)
 
     p = sub.add_parser("run", help="run a pipeline YAML", description=(
         "Run a pipeline: ingest -> stages -> Parquet shards under the output directory, plus stats.json and "
