@@ -218,14 +218,9 @@ def _record_to_item(record, where: int | str, path: str, base: str, max_record_b
     mime, header_charset = parse_content_type(content_type)
     if mime not in HTML_MIMES and mime not in UNKNOWN_MIMES:
         return Skip("non_html", where, mime)
-    if record.length is not None and record.length > max_record_bytes:
-        return Skip("too_large", where, f"{record.length} bytes > max_record_bytes={max_record_bytes}")
-
-    raw = record.raw_stream.read(max_record_bytes + 1)
-    if len(raw) > max_record_bytes:
-        return Skip("too_large", where, f"> {max_record_bytes} bytes", len(raw))
-    if _is_cut(raw, record, http):
-        return Skip("truncated", where, f"record payload {len(raw)} bytes, shorter than declared", len(raw))
+    raw = read_payload(record, http, where, max_record_bytes)
+    if isinstance(raw, Skip):
+        return raw
     payload = raw
     if http is not None:
         if (http.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
@@ -260,6 +255,19 @@ def _record_to_item(record, where: int | str, path: str, base: str, max_record_b
         "content_format": "html",
     }
     return Item(doc_id, decoded.text, metadata, where, len(raw))
+
+
+def read_payload(record, http, where: int | str, max_record_bytes: int) -> bytes | Skip:
+    """A record's payload, read at most ``max_record_bytes + 1`` bytes deep: ``too_large`` (declared or read) and
+    ``truncated`` (shorter than its Content-Length) records become Skips. Shared by the WARC and WET readers."""
+    if record.length is not None and record.length > max_record_bytes:
+        return Skip("too_large", where, f"{record.length} bytes > max_record_bytes={max_record_bytes}")
+    raw = record.raw_stream.read(max_record_bytes + 1)
+    if len(raw) > max_record_bytes:
+        return Skip("too_large", where, f"> {max_record_bytes} bytes", len(raw))
+    if _is_cut(raw, record, http):
+        return Skip("truncated", where, f"record payload {len(raw)} bytes, shorter than declared", len(raw))
+    return raw
 
 
 def _is_cut(raw: bytes, record, http) -> bool:

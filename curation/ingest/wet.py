@@ -27,12 +27,12 @@ from curation.ingest.encoding import is_binary, is_mostly_replacement
 from curation.ingest.records import Item, Skip
 from curation.ingest.warc import (
     _URI_SCHEME_RE,
-    _is_cut,
     _NotARecord,
     host_of,
     iso_date,
     iter_warc,
     parse_content_type,
+    read_payload,
     strip_record_id,
 )
 
@@ -58,13 +58,9 @@ def record_to_item(record, where: int | str, path: str, base: str, max_record_by
     mime, charset = parse_content_type(record.content_type)
     if mime and not mime.startswith("text/"):
         return Skip("non_html", where, f"{mime}: a WET conversion record that is not text")
-    if record.length is not None and record.length > max_record_bytes:
-        return Skip("too_large", where, f"{record.length} bytes > max_record_bytes={max_record_bytes}")
-    raw = record.raw_stream.read(max_record_bytes + 1)
-    if len(raw) > max_record_bytes:
-        return Skip("too_large", where, f"> {max_record_bytes} bytes", len(raw))
-    if _is_cut(raw, record, None):
-        return Skip("truncated", where, f"record payload {len(raw)} bytes, shorter than declared", len(raw))
+    raw = read_payload(record, None, where, max_record_bytes)
+    if isinstance(raw, Skip):
+        return raw
     if not raw.strip():
         return Skip("empty", where, "empty text", len(raw))
     if is_binary(raw):
