@@ -1,7 +1,17 @@
+import atexit
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Hashed URL blocklists (curation/filter/toxicity.py) are cached on disk between processes; tests use a cache of
+# their own, shared by the whole session and its worker subprocesses, never the user's ~/.cache/curate.
+if "CURATE_CACHE_DIR" not in os.environ:
+    os.environ["CURATE_CACHE_DIR"] = tempfile.mkdtemp(prefix="curate-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CURATE_CACHE_DIR"], True)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -13,7 +13,7 @@ from datatrove.data import Document
 from curation import registry
 from curation.cli import main
 from curation.ingest.reader import Ingest
-from curation.langid.prefilter import LID176_LABELS, PreFilter, ScriptCounts, visible_text
+from curation.langid.prefilter import LID176_LABELS, PreFilter, ScriptCounts, raw_script_free, visible_text
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "pipelines" / "sample_crawl"
@@ -187,7 +187,7 @@ def test_other_lang_reason():
 
 
 def test_removed_record_keeps_url_reason_features_and_an_excerpt_not_the_html(zh):
-    html = page(EN_PARAS * 20, title="Bike lanes")
+    html = page(EN_PARAS * 20 + "<a href='/zh'>中文</a>", title="Bike lanes")  # Han in a menu: parsed, rule 4
     doc = html_doc(html, "https://news.example.com/bikes")
     assert zh.filter(doc) == (False, "prefilter_no_script")
     assert doc.metadata["url"] == "https://news.example.com/bikes"
@@ -195,6 +195,33 @@ def test_removed_record_keeps_url_reason_features_and_an_excerpt_not_the_html(zh
     assert "<p>" not in doc.text and doc.text.startswith("Bike lanes\nThe city council")
     assert len(doc.text) <= 500 < len(html)
     assert doc.metadata["content_format"] == "text"
+
+
+def test_pages_without_one_kept_script_character_are_removed_without_parsing(zh):
+    """Rule 0: no Han anywhere in the HTML (markup and scripts included) -> nothing extract returns can be Chinese;
+    removed before the parse, whatever the amount of text, with the page title as the record's text."""
+    html = page(EN_PARAS * 20, title="Bike &amp; lanes")
+    doc = html_doc(html, "https://news.example.com/bikes")
+    assert zh.filter(doc) == (False, "prefilter_no_script")
+    assert doc.metadata["prefilter.rule"] == "raw_script_free" and doc.metadata["prefilter.han"] == 0
+    assert doc.text == "Bike & lanes" and doc.metadata["content_format"] == "text"
+    assert "prefilter.letters" not in doc.metadata  # not parsed
+    tiny = html_doc(page("<p>Hello, world. Contact us.</p>", lang="zh"))
+    assert zh.filter(tiny) == (False, "prefilter_no_script")  # little text, but not one Han character
+    # not rule 0: Han spelled as numeric references, or in a script, or enough latin-1 residue to hide mojibake
+    refs = "".join(f"&#{ord(c)};" for c in "本市将于下月起在主城区新增十二条公交线路，进一步方便市民出行。") * 2
+    assert zh.filter(html_doc(page(f"<p>{refs}</p>"))) is True  # references decode to 40 Han: protected
+    hex_ref = html_doc(page(EN_PARAS * 2 + "<a href='/zh'>&#x4e2d;&#x6587;</a>"))
+    assert zh.filter(hex_ref) == (False, "prefilter_no_script") and hex_ref.metadata["prefilter.han"] == 2
+    in_script = html_doc(page(EN_PARAS * 2).replace("var x = 1;", "var lang = '中文';"))
+    assert zh.filter(in_script) == (False, "prefilter_no_script") and "prefilter.letters" in in_script.metadata
+    assert raw_script_free(page(EN_PARAS), frozenset({"han"}), 20)
+    assert not raw_script_free(page(EN_PARAS + "é" * 20), frozenset({"han"}), 20)
+    assert not raw_script_free(page(EN_PARAS + "\U00020000"), frozenset({"han"}), 20)  # ext B, a surrogate pair
+    assert raw_script_free(page(EN_PARAS + "中文"), frozenset({"kana"}), 20)
+    # keep-lists with a script every page's markup has (Latin) never use rule 0
+    assert PreFilter(languages=["en"])._raw_scripts == frozenset()
+    assert PreFilter(languages=["zh", "ja"])._raw_scripts == frozenset({"han", "kana"})
 
 
 def test_keep_html_keeps_the_html_of_removed_pages():
@@ -241,9 +268,9 @@ def test_a_lying_html_lang_does_not_decide(zh):
 
 
 def test_little_text_passes(zh):
-    assert zh.filter(html_doc(page("<p>Hello, world. Contact us.</p>", lang="en"))) is True
-    assert zh.filter(html_doc("")) is True
-    assert zh.filter(html_doc("<<<>>>")) is True
+    assert zh.filter(html_doc(page("<p>Hello, world. 联系我们。</p>", lang="en"))) is True
+    assert zh.filter(html_doc("<p>你好</p>")) is True
+    assert zh.filter(html_doc("<<<>>>é" + "\u00a0" * 30)) is True  # enough latin-1 residue: parsed, little text
 
 
 def test_chinese_among_much_english_boilerplate_passes(zh):

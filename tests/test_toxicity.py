@@ -3,9 +3,11 @@ positive on tricky innocent Chinese words, pickling, config errors; rates on rea
 
 import io
 import json
+import os
 import pickle
 import tarfile
 
+import numpy as np
 import pytest
 from datatrove.data import Document
 
@@ -286,3 +288,31 @@ def test_shipped_cold_model_resolves_from_any_directory(tmp_path, monkeypatch):
     kept, docs = run(stage, [doc("黑鬼滚出中国，一群人渣"), doc("上海的地铁很方便，人也很友善。")])
     assert [d.text for d in kept] == ["上海的地铁很方便，人也很友善。"]
     assert docs[0].metadata["toxicity.model"] > 0.9 > docs[1].metadata["toxicity.model"]
+
+
+def test_hashed_blocklists_are_cached_on_disk_and_rebuilt_when_the_list_changes(ut1_dir, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CURATE_CACHE_DIR", str(cache))
+    domains = ut1_dir / "gambling" / "domains"
+    first = toxicity._load_hashes(domains)
+    files = list((cache / "blocklist-hashes").glob("*.npy"))
+    assert len(files) == 1
+    toxicity._HASH_CACHE.clear()  # a new process: the array comes from the disk file, memory-mapped
+    again = toxicity._load_hashes(domains)
+    assert isinstance(again, np.memmap) and again.tolist() == first.tolist() == sorted(set(first.tolist()))
+    # a changed list (size/mtime) gets a new cache entry with the new hashes, never the stale array
+    domains.write_text("bet-example.com\nnew-casino.example\nCasino-Example.NET\n")
+    os.utime(domains, ns=(1, 1))
+    toxicity._HASH_CACHE.clear()
+    changed = toxicity._load_hashes(domains)
+    assert len(changed) == 3 and changed.tolist() != first.tolist()
+    assert len(list((cache / "blocklist-hashes").glob("*.npy"))) == 2
+    # a damaged cache file is rebuilt, not trusted; an empty CURATE_CACHE_DIR turns the disk cache off
+    for f in (cache / "blocklist-hashes").glob("*.npy"):
+        f.write_bytes(b"garbage")
+    toxicity._HASH_CACHE.clear()
+    assert toxicity._load_hashes(domains).tolist() == changed.tolist()
+    monkeypatch.setenv("CURATE_CACHE_DIR", "")
+    assert toxicity.hash_cache_dir() is None
+    toxicity._HASH_CACHE.clear()
+    assert toxicity._load_hashes(domains).tolist() == changed.tolist()

@@ -11,7 +11,8 @@ this order; a document removed by one is not scored by the next:
    ``blacklists/`` folder with ``<category>/domains`` (and ``urls``); it also overrides the bundled ``adult``.
    Lists are loaded in ``setup()`` as sorted arrays of 64-bit xxhash values, once per process and shared by all
    stages in it: 4.56M domains -> 36.6 MB, 1.6 s, +76 MB resident (peak +112 MB while loading; a Python set of
-   the strings would take ~500 MB); ~70,000 URL lookups/s. Metadata ``toxicity.url_category``.
+   the strings would take ~500 MB); ~70,000 URL lookups/s. The arrays are cached on disk (``hash_cache_dir()``,
+   ``CURATE_CACHE_DIR``) and memory-mapped by later processes. Metadata ``toxicity.url_category``.
 2. Phrase blocklists (``blocklist_languages``): ``data/blocklist_zh.txt`` (insults, slurs, porn and gambling
    spam; Traditional variants generated with OpenCC) and ``data/blocklist_en.txt`` (LDNOOBW-derived), all applied
    to every document, matched with Aho-Corasick (longest non-overlapping; Latin phrases only at word boundaries).
@@ -93,18 +94,63 @@ def _hash_lines(stream, chunk_bytes: int = 1 << 22):
 
 
 _HASH_CACHE: dict[tuple, object] = {}  # (source, member, mtime) -> sorted uint64 array, shared by stages of a process
+_HASH_FORMAT = 1  # bump when _hash_lines changes what it hashes: old cache files are then ignored
+
+
+def hash_cache_dir() -> Path | None:
+    """Where hashed blocklists are kept between processes: ``$CURATE_CACHE_DIR``, else ``$XDG_CACHE_HOME/curate``,
+    else ``~/.cache/curate``; ``CURATE_CACHE_DIR=""`` (empty) turns the disk cache off."""
+    env = os.environ.get("CURATE_CACHE_DIR")
+    if env is not None:
+        return Path(env) if env else None
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "curate"
+
+
+def _cache_file(path: Path, member: str | None) -> Path | None:
+    import hashlib
+
+    base = hash_cache_dir()
+    if base is None:
+        return None
+    st = path.stat()
+    key = f"{_HASH_FORMAT}\0{path.resolve()}\0{member}\0{st.st_size}\0{st.st_mtime_ns}"
+    return base / "blocklist-hashes" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
 
 
 def _load_hashes(path: Path, member: str | None = None):
+    """The sorted hash array of one list. Hashing the bundled 4.56M-domain list costs ~1.5-3 s of CPU per worker
+    process; every worker of every run paid it (on the crawl-mix benchmark, a third of the prefiltered run's
+    CPU). So the array is also kept on disk (36 MB, keyed by the list's path, size and mtime) and later processes
+    memory-map it: ~1 ms, and the pages are shared by all workers of a machine through the page cache."""
+    import numpy as np
+
     key = (str(path), member, path.stat().st_mtime_ns)
-    if key not in _HASH_CACHE:
-        if member is None:
-            with open(path, "rb") as f:
-                _HASH_CACHE[key] = _hash_lines(f)
-        else:
-            with tarfile.open(path, "r:gz") as tar:
-                _HASH_CACHE[key] = _hash_lines(tar.extractfile(member))
-    return _HASH_CACHE[key]
+    if key in _HASH_CACHE:
+        return _HASH_CACHE[key]
+    cached = _cache_file(path, member)
+    if cached is not None and cached.is_file():
+        try:
+            _HASH_CACHE[key] = np.load(cached, mmap_mode="r")
+            return _HASH_CACHE[key]
+        except (OSError, ValueError):  # truncated or foreign file: rebuild it below
+            pass
+    if member is None:
+        with open(path, "rb") as f:
+            arr = _hash_lines(f)
+    else:
+        with tarfile.open(path, "r:gz") as tar:
+            arr = _hash_lines(tar.extractfile(member))
+    _HASH_CACHE[key] = arr
+    if cached is not None:
+        # write-then-rename so a concurrent worker never maps a half-written file; a read-only home is no error
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.stem}.{os.getpid()}.tmp.npy")
+            np.save(tmp, arr)
+            os.replace(tmp, cached)
+        except OSError:
+            pass
+    return arr
 
 
 def _category_sources(category: str, url_blocklist_dir: str | None) -> tuple[tuple, tuple | None]:
