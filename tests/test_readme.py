@@ -30,7 +30,7 @@ def walkthrough_script(text: str) -> str:
     """The bash code block between the walkthrough markers of README.md."""
     assert text.count(START) == 1 and text.count(END) == 1, "README.md must hold exactly one walkthrough block"
     section = text.split(START, 1)[1].split(END, 1)[0]
-    blocks = re.findall(r"^```bash\n(.*?)^```", section, flags=re.S | re.M)
+    blocks = re.findall(r"^```bash\n(.*?)^```", section, flags=re.DOTALL | re.MULTILINE)
     assert len(blocks) == 1, f"expected one ```bash block between the walkthrough markers, found {len(blocks)}"
     return blocks[0]
 
@@ -43,7 +43,13 @@ def test_readme_walkthrough_runs_as_written(tmp_path):
     prelude = 'curate() { "$PY" -m curation.cli "$@"; }\npython() { "$PY" "$@"; }\nset -euo pipefail\n'
     env = dict(os.environ, PY=sys.executable, PYTHONPATH=str(REPO), COLUMNS="120")
     proc = subprocess.run(
-        ["bash", "-c", prelude + script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        ["bash", "-c", prelude + script],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, f"README walkthrough failed:\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
 
@@ -70,9 +76,9 @@ def test_readme_walkthrough_runs_as_written(tmp_path):
 # ------------------------------------------------------------------------------------------------ links
 
 LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\(([^)\s]+)\)")
-FENCE = re.compile(r"^(```|~~~).*?^\1", flags=re.S | re.M)
+FENCE = re.compile(r"^(```|~~~).*?^\1", flags=re.DOTALL | re.MULTILINE)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
-HTML_COMMENT = re.compile(r"<!--.*?-->", flags=re.S)
+HTML_COMMENT = re.compile(r"<!--.*?-->", flags=re.DOTALL)
 
 
 def github_slug(heading: str) -> str:
@@ -112,7 +118,9 @@ def broken_links(path: Path) -> list[str]:
             problems.append(f"{path.relative_to(REPO)}: ({target}): {file_part} does not exist")
             continue
         if anchor and dest.suffix == ".md" and anchor not in anchors(dest.read_text(encoding="utf-8")):
-            problems.append(f"{path.relative_to(REPO)}: ({target}): no heading '#{anchor}' in {file_part or 'this file'}")
+            problems.append(
+                f"{path.relative_to(REPO)}: ({target}): no heading '#{anchor}' in {file_part or 'this file'}"
+            )
     return problems
 
 
