@@ -1,7 +1,7 @@
 """Pipeline YAML: load safely, validate against the stage registry, resolve to a plan.
 
 Everything is checked before any data is read; every problem names the file, the line and the key, with a
-did-you-mean for misspelled keys and stage ids. Format (documented in README):
+did-you-mean for misspelled keys and stage ids. Format (documented in docs/pipelines.md):
 
     name: web_zh                       # required: names the shard set
     input: {format: warc, paths: [...]}  # the `ingest` stage's parameters; paths relative to this file

@@ -1,7 +1,7 @@
 """Mixture YAML: load safely, check every key against the typed schemas below, resolve paths.
 
 Everything is checked before any data is read; a problem names the file, the line and the key (with a
-did-you-mean), as pipeline files do (curation/config.py). Format (README, section "Mixing"):
+did-you-mean), as pipeline files do (curation/config.py). Format (docs/mixing.md):
 
     kind: mixture                       # marks a mixture file for `curate run`
     name: mix_cpt

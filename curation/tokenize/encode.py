@@ -3,7 +3,7 @@
 In: a shard-set manifest (`curate run`), a tokenizer directory (`curate tokenizer train`). Out (in `out_dir`):
     shards/00000.arrow ...   Arrow IPC stream files (layouts in shards.py), uint16 ids when the vocabulary fits
     doc_index.arrow          id, shard, offset, length for every document (below)
-    manifest.json            kind `tokenized_set` (schema: README.md, section "Tokenized sets")
+    manifest.json            kind `tokenized_set` (schema: docs/tokenizer.md, "Tokenized sets")
 
 Work is split into tasks of ~2 MB of text (slices of Parquet row groups); `workers` processes each read and
 encode their tasks single-threaded and send back NumPy arrays; the main process writes them in task order. The
