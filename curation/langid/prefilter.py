@@ -216,17 +216,26 @@ def raw_script_free(html: str, scripts: frozenset[str], max_suspect: int) -> boo
     mojibake could hide one). Its visible text, and so anything ``extract`` can return, then has none either."""
     import numpy as np
 
-    if html.isascii():  # O(1) in CPython: an ASCII page has no CJK character and no mojibake
-        return "&#" not in html or not _cjk_reference(html, scripts)
-    units = np.frombuffer(html.encode("utf-16-le", "surrogatepass"), dtype="<u2")
-    suspect = sum(int(np.count_nonzero((units >= a) & (units < b))) for a, b in _SUSPECT_UTF16)
-    if suspect >= max_suspect:
-        return False
-    for script in scripts:
-        for a, b in _UTF16_RANGES[script]:
-            if np.count_nonzero((units >= a) & (units < b)):
-                return False
+    if not html.isascii():  # isascii is O(1) in CPython: an ASCII page has no CJK character and no mojibake
+        # range tests are vectorised compares (~0.02 ms each on a 166 K-character page); a lookup table + histogram
+        # costs 0.5 ms, a regular expression 0.7 ms
+        units = np.frombuffer(html.encode("utf-16-le", "surrogatepass"), dtype="<u2")
+        suspect = sum(_in_range(units, a, b) for a, b in _SUSPECT_UTF16)
+        if suspect >= max_suspect:
+            return False
+        if int(units.max()) >= 0x1100:  # below U+1100 there is no Han, kana or hangul at all
+            for script in scripts:
+                for a, b in _UTF16_RANGES[script]:
+                    if _in_range(units, a, b):
+                        return False
     return "&#" not in html or not _cjk_reference(html, scripts)
+
+
+def _in_range(units, start: int, end: int) -> int:
+    """Code units in [start, end): one subtraction wrapping below ``start`` and one compare."""
+    import numpy as np
+
+    return int(np.count_nonzero((units - np.uint16(start)) < np.uint16(end - start)))
 
 
 def _cjk_reference(html: str, scripts: frozenset[str]) -> bool:
