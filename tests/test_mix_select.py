@@ -32,5 +32,5 @@ def test_bad_params_and_registry():
     with pytest.raises(ValueError, match="values"):
         Select(field="task", values=[])
     assert registry.get_stage("select") is Select
-    assert [p.name for p in registry.stage_params(Select)] == ["field", "values", "missing"]
+    assert [p.name for p in registry.stage_params(Select)] == ["field", "values", "missing", "range", "quantiles_of"]
     assert pickle.loads(pickle.dumps(Select(field="task", values=["a"]))).values == frozenset({"a"})
