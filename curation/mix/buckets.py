@@ -210,14 +210,15 @@ def resolve_buckets(cfg, source, data, unit: str) -> SourceBuckets | None:
             in_range = int((bucket == i).sum())
             raise InfeasiblePlan(
                 f"{cfg.where('sources', source.name, 'buckets', d.name)}: source '{source.name}', bucket '{d.name}' "
-                f"({d.range.describe()}: {_fmt_bounds(spec.score, lo, hi, q)}) holds no eligible document "
+                f"({_fmt_bounds(spec.score, lo, hi, q)}) holds no eligible document "
                 f"({in_range} in range, all excluded by license filters)"
                 if in_range else
                 f"{cfg.where('sources', source.name, 'buckets', d.name)}: source '{source.name}', bucket '{d.name}' "
-                f"({d.range.describe()}: {_fmt_bounds(spec.score, lo, hi, q)}) is empty; cut points of "
-                f"'{spec.score}' over {int(present.sum()):,} documents: "
-                f"{dict(zip(table.levels, table.cuts))} (ties put every equal score in one bucket): widen the range "
-                f"or set its {'weight' if d.weight is not None else 'epochs'} to 0"
+                f"({_fmt_bounds(spec.score, lo, hi, q)}) is empty: '{spec.score}' of the {int(present.sum()):,} scored "
+                f"documents runs from {np.nanmin(values):g} to {np.nanmax(values):g}"
+                + (f", quantile cut points {dict(zip(table.levels, table.cuts))} (equal scores fall in one bucket)"
+                   if table.levels else "")
+                + f": widen the range or set its {'weight' if d.weight is not None else 'epochs'} to 0"
             )
     total = sum(raw)
     fractions = [r / total for r in raw]
