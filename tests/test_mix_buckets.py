@@ -229,3 +229,26 @@ def test_dry_run_prints_bucket_plan(sets, tmp_path, capsys):
     cap = capsys.readouterr()
     out = cap.out + cap.err  # the plan goes to the log console (stderr)
     assert "web/best" in out and "x3 epochs" in out and not (tmp_path / "m").exists()
+
+
+def test_report_shows_bucket_shares_and_histograms(epochs_run):
+    from curation.report import buckets
+    from curation.report.collect import build_report
+    from curation.report.render import Section, to_html, to_markdown
+
+    rep = build_report(epochs_run / "manifest.json", max_docs=1000, samples=0)  # report.json's numbers
+    m = json.loads((epochs_run / "manifest.json").read_text())
+    block = next(s for s in m["sources"] if s["name"] == "web")["score"]
+    (entry,) = rep["score_buckets"]
+    assert entry["source"] == "web" and entry["field"] == "q" and entry["quantiles"] == block["quantiles"]
+    for row, b in zip(entry["buckets"], block["buckets"]):
+        assert row["planned_share"] == b["planned"]["share"] and row["realized_share"] == b["realized"]["share"]
+        assert row["abs_diff_pp"] <= 0.5
+    assert entry["histogram"] == block["histogram"]
+    secs = [Section("Report", level=1), Section("Mixture"), Section("Tokenizer compression")]
+    assert buckets.add_sections(secs, rep) == 2  # what render() calls: two plots, after the mixture section
+    assert [s.title for s in secs][2] == "Score buckets: web by 'q'"
+    md, html = to_markdown(secs), to_html(secs)
+    assert "| best | quantile 0.9-1 |" in md and "'q' of what went in vs what was available" in md
+    assert 'id="score_hist_web"' in html and 'id="bucket_shares_web"' in html
+    assert buckets.collect({"kind": "shard_set"}) == []
