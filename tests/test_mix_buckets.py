@@ -18,8 +18,9 @@ N_WEB = 600
 
 
 def _run_pipeline(root, name, records):
-    (root / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
-                                        encoding="utf-8")
+    (root / f"{name}.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
     (root / f"{name}.yaml").write_text(
         f'name: {name}\ninput: {{format: jsonl, paths: ["{name}.jsonl"]}}\noutput: {root / name}\n'
         "stages:\n  - normalize: {}\nwriter: {max_shard_bytes: 40000, write_removed: false}\n",
@@ -37,8 +38,12 @@ def sets(tmp_path_factory):
     rng = np.random.default_rng(11)
     web = []
     for i in range(N_WEB):
-        r = {"id": f"w{i}", "text": "网页" * int(rng.integers(10, 200)) + f"{i}", "q": round(float(rng.random()), 2),
-             "word": "high"}
+        r = {
+            "id": f"w{i}",
+            "text": "网页" * int(rng.integers(10, 200)) + f"{i}",
+            "q": round(float(rng.random()), 2),
+            "word": "high",
+        }
         if i % 10:
             r["partial"] = float(rng.normal())
         web.append(r)
@@ -105,8 +110,11 @@ def test_bucket_shares_within_half_a_point_and_group_cap(epochs_run, sets):
     block = web["score"]
     assert block["quantiles"]["levels"] == [0.5, 0.9] and block["quantiles"]["cut_points"] == list(cuts)
     assert block["quantiles"]["method"] == "inverted_cdf" and block["quantiles"]["docs"] == N_WEB
-    assert block["quantiles"]["counts"] == [int((q <= cuts[0]).sum()), int(((q > cuts[0]) & (q <= cuts[1])).sum()),
-                                            int((q > cuts[1]).sum())]
+    assert block["quantiles"]["counts"] == [
+        int((q <= cuts[0]).sum()),
+        int(((q > cuts[0]) & (q <= cuts[1])).sum()),
+        int((q > cuts[1]).sum()),
+    ]
     total = rows["chars"].sum()
     is_web = rows["source"] == "web"
     recount = {
@@ -151,8 +159,11 @@ def test_weights_and_value_ranges(sets, tmp_path, capsys):
     is_web = rows["source"] == "web"
     assert abs(rows["chars"][is_web & (rows["q"] < 0.3)].sum() / total - low["planned"]["share"]) <= 0.005
     assert abs(rows["chars"][is_web & (rows["q"] >= 0.3)].sum() / total - high["planned"]["share"]) <= 0.005
-    assert web["quantiles"]["levels"] == [] and high["bounds"] == {"low": 0.3, "high": "inf",
-                                                                   "rule": "low <= score < high"}
+    assert web["quantiles"]["levels"] == [] and high["bounds"] == {
+        "low": 0.3,
+        "high": "inf",
+        "rule": "low <= score < high",
+    }
 
 
 def test_missing_score_field_exits_2_naming_field_and_source(sets, tmp_path, capsys):
@@ -171,8 +182,9 @@ def test_documents_without_the_score(sets, tmp_path, capsys):
     block = next(s for s in m["sources"] if s["name"] == "web")["score"]
     assert block["missing"] == {"policy": "exclude", "docs": 60} and block["quantiles"]["missing"] == 60
     t = pq.read_table(tmp_path / "ex" / m["shards"][0]["path"], columns=["metadata", "source"])
-    assert all("partial" in json.loads(x) for x, s in zip(t["metadata"].to_pylist(), t["source"].to_pylist())
-               if s == "web")
+    assert all(
+        "partial" in json.loads(x) for x, s in zip(t["metadata"].to_pylist(), t["source"].to_pylist()) if s == "web"
+    )
 
 
 def test_non_numeric_score_exits_2(sets, tmp_path, capsys):
@@ -200,14 +212,20 @@ def test_bucket_max_epochs_is_enforced(sets, tmp_path, capsys):
 @pytest.mark.parametrize(
     "web, msg",
     [
-        ({"buckets": {"a": {"quantile": [0, 0.6], "epochs": 1}, "b": {"quantile": [0.5, 1], "epochs": 1}}},
-         "bucket 'b' overlaps bucket 'a'"),
+        (
+            {"buckets": {"a": {"quantile": [0, 0.6], "epochs": 1}, "b": {"quantile": [0.5, 1], "epochs": 1}}},
+            "bucket 'b' overlaps bucket 'a'",
+        ),
         ({"buckets": {"a": {"quantile": [0, 1], "epochs": 1, "weight": 1}}}, "either 'weight'"),
         ({"buckets": {"a": {"quantile": [0, 1]}}}, "either 'weight'"),
-        ({"buckets": {"a": {"quantile": [0, 0.5], "epochs": 1}, "b": {"min": 0.5, "epochs": 1}}},
-         "either quantile ranges or min/max"),
-        ({"buckets": {"a": {"quantile": [0, 0.5], "epochs": 1}, "b": {"quantile": [0.5, 1], "weight": 1}}},
-         "either 'weight' or 'epochs'"),
+        (
+            {"buckets": {"a": {"quantile": [0, 0.5], "epochs": 1}, "b": {"min": 0.5, "epochs": 1}}},
+            "either quantile ranges or min/max",
+        ),
+        (
+            {"buckets": {"a": {"quantile": [0, 0.5], "epochs": 1}, "b": {"quantile": [0.5, 1], "weight": 1}}},
+            "either 'weight' or 'epochs'",
+        ),
         ({"buckets": {"a": {"quantile": [0, 1], "epochs": 0}}}, "at least one bucket needs"),
         ({"buckets": {"a": {"quantile": [0, 1], "epochs": -1}}}, "must be a number >= 0"),
         ({"buckets": {"a": {"quantile": [0.5, 2], "epochs": 1}}}, "0 <= A < B <= 1"),

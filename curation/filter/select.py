@@ -45,7 +45,7 @@ class Select(CurateStage):
         field: str,
         values: list[str] | None = None,
         missing: Literal["remove", "keep"] = "remove",
-        range: dict[str, float | list[float]] | None = None,  # noqa: A002 - the YAML key users write
+        range: dict[str, float | list[float]] | None = None,
         quantiles_of: str | None = None,
     ):
         super().__init__()

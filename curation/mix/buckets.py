@@ -32,6 +32,7 @@ document (score + bucket) in memory.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def parse_buckets(raw: dict) -> list[BucketDef]:
 def check_bucket_specs(spec, kp: tuple, errors) -> None:
     """Config checks of `score`, `score_missing` and `buckets` of one source (file:line errors via `errors`)."""
     if spec.buckets is None:
-        errors.add(kp + ("score",), "'score' is used with 'buckets:' (name -> {quantile or min/max, weight or epochs})")
+        errors.add(
+            kp + ("score",), "'score' is used with 'buckets:' (name -> {quantile or min/max, weight or epochs})"
+        )
         return
     if not spec.score or not isinstance(spec.score, str):
         errors.add(kp + ("buckets",), "'buckets' need 'score: <numeric metadata field>' on the source")
@@ -120,11 +123,15 @@ def check_bucket_specs(spec, kp: tuple, errors) -> None:
     # overlap: sort by lower bound; quantile ranges are (a, b], value ranges [min, max)
     if len(kinds) == 1:
         spans = sorted(
-            (r.quantile if r.quantile is not None else (-np.inf if r.min is None else r.min,
-                                                        np.inf if r.max is None else r.max), n)
+            (
+                r.quantile
+                if r.quantile is not None
+                else (-np.inf if r.min is None else r.min, np.inf if r.max is None else r.max),
+                n,
+            )
             for n, r, _ in defs
         )
-        for (s0, n0), (s1, n1) in zip(spans, spans[1:]):
+        for (s0, n0), (s1, n1) in itertools.pairwise(spans):
             if s1[0] < s0[1]:
                 errors.add(kp + ("buckets", n1), f"bucket '{n1}' overlaps bucket '{n0}': ranges must not overlap")
 
@@ -149,8 +156,8 @@ class SourceBuckets:
 
     def parts(self) -> tuple[PartInput, ...]:
         return tuple(
-            PartInput(d.name, f, a, n) for d, f, a, n in zip(self.defs, self.fractions, self.available,
-                                                           self.available_docs)
+            PartInput(d.name, f, a, n)
+            for d, f, a, n in zip(self.defs, self.fractions, self.available, self.available_docs)
         )
 
 
@@ -212,18 +219,22 @@ def resolve_buckets(cfg, source, data, unit: str) -> SourceBuckets | None:
                 f"{cfg.where('sources', source.name, 'buckets', d.name)}: source '{source.name}', bucket '{d.name}' "
                 f"({_fmt_bounds(spec.score, lo, hi, q)}) holds no eligible document "
                 f"({in_range} in range, all excluded by license filters)"
-                if in_range else
-                f"{cfg.where('sources', source.name, 'buckets', d.name)}: source '{source.name}', bucket '{d.name}' "
+                if in_range
+                else f"{cfg.where('sources', source.name, 'buckets', d.name)}: source '{source.name}', bucket '{d.name}' "
                 f"({_fmt_bounds(spec.score, lo, hi, q)}) is empty: '{spec.score}' of the {int(present.sum()):,} scored "
                 f"documents runs from {np.nanmin(values):g} to {np.nanmax(values):g}"
-                + (f", quantile cut points {dict(zip(table.levels, table.cuts))} (equal scores fall in one bucket)"
-                   if table.levels else "")
+                + (
+                    f", quantile cut points {dict(zip(table.levels, table.cuts))} (equal scores fall in one bucket)"
+                    if table.levels
+                    else ""
+                )
                 + f": widen the range or set its {'weight' if d.weight is not None else 'epochs'} to 0"
             )
     total = sum(raw)
     fractions = [r / total for r in raw]
-    return SourceBuckets(source.name, spec.score, spec.score_missing, defs, table, values, bucket, available, docs,
-                         fractions)
+    return SourceBuckets(
+        source.name, spec.score, spec.score_missing, defs, table, values, bucket, available, docs, fractions
+    )
 
 
 def _fmt_bounds(field: str, lo: float, hi: float, quantile: bool) -> str:
@@ -241,13 +252,20 @@ def histogram(sb: SourceBuckets, eligible: np.ndarray, docs: np.ndarray, units: 
         v = sb.values[idx]
         keep = ~np.isnan(v)
         b = np.clip(np.searchsorted(edges, v[keep], "right") - 1, 0, len(edges) - 2)
-        return (np.bincount(b, minlength=len(edges) - 1).astype(int).tolist(),
-                np.bincount(b, weights=units[idx][keep], minlength=len(edges) - 1).astype(np.int64).tolist())
+        return (
+            np.bincount(b, minlength=len(edges) - 1).astype(int).tolist(),
+            np.bincount(b, weights=units[idx][keep], minlength=len(edges) - 1).astype(np.int64).tolist(),
+        )
 
     avail_docs, avail_units = counts(np.flatnonzero(eligible))
     mixed_docs, mixed_units = counts(docs)
-    return {"edges": [float(x) for x in edges], "available_docs": avail_docs, "available_units": avail_units,
-            "mixed_docs": mixed_docs, "mixed_units": mixed_units}
+    return {
+        "edges": [float(x) for x in edges],
+        "available_docs": avail_docs,
+        "available_units": avail_units,
+        "mixed_docs": mixed_docs,
+        "mixed_units": mixed_units,
+    }
 
 
 def buckets_manifest(sb: SourceBuckets, data, sel, plan_src, unit: str, total: int) -> dict:
@@ -262,25 +280,36 @@ def buckets_manifest(sb: SourceBuckets, data, sel, plan_src, unit: str, total: i
         m = sampled_bucket == i
         amount = int(units[sel.doc[m]].sum())
         p = parts[d.name]
-        rows.append({
-            "name": d.name,
-            "range": ({"quantile": list(d.range.quantile)} if d.range.quantile is not None
-                      else {"min": d.range.min, "max": d.range.max}),
-            "bounds": {"low": _json_num(lo), "high": _json_num(hi),
-                       "rule": "low < score <= high" if q else "low <= score < high"},
-            "weight": d.weight,
-            "epochs_multiplier": d.epochs,
-            "available": {"docs": sb.available_docs[i], "amount": sb.available[i],
-                          "docs_in_range": int((sb.bucket == i).sum())},
-            "planned": p.as_dict(),
-            "realized": {
-                "share": amount / total if total else 0.0,
-                "amount": amount,
-                "epochs": amount / sb.available[i] if sb.available[i] else 0.0,
-                "docs": int(m.sum()),
-                "max_repeat": int(sel.repeat[m].max()) if m.any() else None,
-            },
-        })
+        rows.append(
+            {
+                "name": d.name,
+                "range": (
+                    {"quantile": list(d.range.quantile)}
+                    if d.range.quantile is not None
+                    else {"min": d.range.min, "max": d.range.max}
+                ),
+                "bounds": {
+                    "low": _json_num(lo),
+                    "high": _json_num(hi),
+                    "rule": "low < score <= high" if q else "low <= score < high",
+                },
+                "weight": d.weight,
+                "epochs_multiplier": d.epochs,
+                "available": {
+                    "docs": sb.available_docs[i],
+                    "amount": sb.available[i],
+                    "docs_in_range": int((sb.bucket == i).sum()),
+                },
+                "planned": p.as_dict(),
+                "realized": {
+                    "share": amount / total if total else 0.0,
+                    "amount": amount,
+                    "epochs": amount / sb.available[i] if sb.available[i] else 0.0,
+                    "docs": int(m.sum()),
+                    "max_repeat": int(sel.repeat[m].max()) if m.any() else None,
+                },
+            }
+        )
     present = ~np.isnan(sb.values)
     return {
         "field": sb.field,

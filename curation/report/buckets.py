@@ -10,6 +10,8 @@ manifest (no shard is read); ~60 ms per plot.
 
 from __future__ import annotations
 
+import itertools
+
 from curation.report.plots import Plot
 
 
@@ -89,13 +91,25 @@ def _plots(entry: dict) -> list[Plot]:
 
     h = entry["histogram"]
     edges = h["edges"]
-    widths = [b - a for a, b in zip(edges, edges[1:])]
+    widths = [b - a for a, b in itertools.pairwise(edges)]
     avail, mixed = sum(h["available_units"]) or 1, sum(h["mixed_units"]) or 1
     fig, ax = plt.subplots(figsize=(6.5, 3))
-    ax.bar(edges[:-1], [100 * x / avail for x in h["available_units"]], width=widths, align="edge", alpha=0.5,
-           label="available")
-    ax.bar(edges[:-1], [100 * x / mixed for x in h["mixed_units"]], width=widths, align="edge", alpha=0.5,
-           label="went in (repeats counted)")
+    ax.bar(
+        edges[:-1],
+        [100 * x / avail for x in h["available_units"]],
+        width=widths,
+        align="edge",
+        alpha=0.5,
+        label="available",
+    )
+    ax.bar(
+        edges[:-1],
+        [100 * x / mixed for x in h["mixed_units"]],
+        width=widths,
+        align="edge",
+        alpha=0.5,
+        label="went in (repeats counted)",
+    )
     for b in entry["buckets"]:  # bucket boundaries
         for x in (b["low"], b["high"]):
             if not isinstance(x, str):
@@ -103,8 +117,9 @@ def _plots(entry: dict) -> list[Plot]:
     ax.set_xlabel(field)
     ax.set_ylabel(f"% of {unit}")
     ax.legend(fontsize=8)
-    hist = Plot(f"score_hist_{src}", f"{src}: '{field}' of what went in vs what was available (share of {unit})",
-                _png(fig))
+    hist = Plot(
+        f"score_hist_{src}", f"{src}: '{field}' of what went in vs what was available (share of {unit})", _png(fig)
+    )
     return [shares, hist]
 
 
@@ -141,8 +156,19 @@ def sections(rep: dict) -> list:
         )
         sec.tables.append(
             Table(
-                ["bucket", "range", "low", "high", "available docs", "planned share", "realized share",
-                 "|diff| pp", "planned epochs", "realized epochs", "docs in"],
+                [
+                    "bucket",
+                    "range",
+                    "low",
+                    "high",
+                    "available docs",
+                    "planned share",
+                    "realized share",
+                    "|diff| pp",
+                    "planned epochs",
+                    "realized epochs",
+                    "docs in",
+                ],
                 [
                     [
                         b["name"],
