@@ -270,3 +270,13 @@ def test_report_shows_bucket_shares_and_histograms(epochs_run):
     assert "| best | quantile 0.9-1 |" in md and "'q' of what went in vs what was available" in md
     assert 'id="score_hist_web"' in html and 'id="bucket_shares_web"' in html
     assert buckets.collect({"kind": "shard_set"}) == []
+
+
+def test_unbucketed_mixtures_keep_their_resolved_config():
+    """Sources without buckets resolve without the score keys, so their config hash is what it was before."""
+    from pathlib import Path
+
+    from curation.mix.config import SCORE_KEYS, load_mixture
+
+    cfg = load_mixture(Path(__file__).resolve().parents[1] / "pipelines" / "mix_cpt.yaml")
+    assert all(not set(SCORE_KEYS) & set(s) for s in cfg.resolved()["sources"].values())
