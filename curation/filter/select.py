@@ -37,7 +37,7 @@ class Select(CurateStage):
         range: keep numbers in {min: X, max: Y} (X <= value < Y; either bound optional) or {quantile: [A, B]}
             (cut(A) < value <= cut(B), exact quantiles over the shard set quantiles_of; [0.9, 1] = the top 10%)
         quantiles_of: shard-set manifest (or its directory, relative to the current directory) whose documents
-            define the cut points of a quantile range, e.g. the shard set this pipeline reads
+            define the cut points of a quantile range, e.g. an earlier run of this pipeline with the scoring stage
     """
 
     def __init__(
