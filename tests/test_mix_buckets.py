@@ -270,6 +270,9 @@ def test_report_shows_bucket_shares_and_histograms(epochs_run):
     assert "| best | quantile 0.9-1 |" in md and "'q' of what went in vs what was available" in md
     assert 'id="score_hist_web"' in html and 'id="bucket_shares_web"' in html
     assert buckets.collect({"kind": "shard_set"}) == []
+    from test_report import assert_cells_from_json  # every number shown is a number of report.json
+
+    assert assert_cells_from_json([c for sec in secs for t in sec.tables for r in t.rows for c in r], rep) >= 20
 
 
 def test_unbucketed_mixtures_keep_their_resolved_config():
@@ -280,3 +283,22 @@ def test_unbucketed_mixtures_keep_their_resolved_config():
 
     cfg = load_mixture(Path(__file__).resolve().parents[1] / "pipelines" / "mix_cpt.yaml")
     assert all(not set(SCORE_KEYS) & set(s) for s in cfg.resolved()["sources"].values())
+
+
+def test_planner_parts():
+    from curation.mix.planner import InfeasiblePlan, PartInput, SourceInput, plan_mixture
+
+    parts = (PartInput("best", 0.45, 1_000, 10), PartInput("middle", 0.55, 4_000, 40), PartInput("rest", 0.0, 5_000))
+    web = SourceInput("web", 0.8, 10_000, max_epochs=4, available_docs=100, parts=parts)
+    dom = SourceInput("dom", 0.2, 10_000, available_docs=100)
+    plan = plan_mixture([web, dom], [], 5_000, "chars").by_name()
+    best, middle, rest = plan["web"].parts
+    assert (best.amount, middle.amount, rest.amount) == (1_800, 2_200, 0)
+    assert plan["web"].amount == 4_000 and best.share == pytest.approx(0.45 * 0.8)
+    assert (best.full_epochs, best.remainder, best.epochs) == (1, 800, 1.8)
+    with pytest.raises(InfeasiblePlan, match=r"source 'web', bucket 'best' needs 4.50 epochs .* lower the budget to <= "
+                                             r"11,111"):
+        plan_mixture([web, dom], [], 12_500, "chars")
+    empty = SourceInput("web", 1, 10_000, parts=(PartInput("best", 1.0, 0),))
+    with pytest.raises(InfeasiblePlan, match="bucket 'best' has no eligible data"):
+        plan_mixture([empty], [], 100, "chars")
