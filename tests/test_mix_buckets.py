@@ -296,8 +296,11 @@ def test_planner_parts():
     assert (best.amount, middle.amount, rest.amount) == (1_800, 2_200, 0)
     assert plan["web"].amount == 4_000 and best.share == pytest.approx(0.45 * 0.8)
     assert (best.full_epochs, best.remainder, best.epochs) == (1, 800, 1.8)
-    with pytest.raises(InfeasiblePlan, match=r"source 'web', bucket 'best' needs 4.50 epochs .* lower the budget to <= "
-                                             r"11,111"):
+    with pytest.raises(
+        InfeasiblePlan,
+        match=r"source 'web', bucket 'best' needs 4.50 epochs .* lower the budget to <= "
+        r"11,111",
+    ):
         plan_mixture([web, dom], [], 12_500, "chars")
     empty = SourceInput("web", 1, 10_000, parts=(PartInput("best", 1.0, 0),))
     with pytest.raises(InfeasiblePlan, match="bucket 'best' has no eligible data"):
