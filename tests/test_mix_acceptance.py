@@ -102,8 +102,10 @@ def test_mix_quality_bucket_shares_cap_and_cut_points(fresh_run, monkeypatch):
     sm = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
     ppl = []
     for s in sm["shards"]:
-        ppl += [json.loads(x)["perplexity"] for x in pq.read_table(src / s["path"], columns=["metadata"])["metadata"]
-                .to_pylist()]
+        ppl += [
+            json.loads(x)["perplexity"]
+            for x in pq.read_table(src / s["path"], columns=["metadata"])["metadata"].to_pylist()
+        ]
     cuts = np.quantile(np.array(ppl), [0.1, 0.5], method="inverted_cdf")
 
     out = fresh_run / "out" / "mix_quality"

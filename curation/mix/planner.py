@@ -70,8 +70,13 @@ class PartPlan:
     docs: int
 
     def as_dict(self) -> dict:
-        return {"share": self.share, "source_fraction": self.fraction, "amount": self.amount, "epochs": self.epochs,
-                "docs": self.docs}
+        return {
+            "share": self.share,
+            "source_fraction": self.fraction,
+            "amount": self.amount,
+            "epochs": self.epochs,
+            "docs": self.docs,
+        }
 
 
 @dataclass(frozen=True)
@@ -267,12 +272,16 @@ def plan_mixture(sources: list[SourceInput], groups: list[GroupInput], budget: i
                 full = int(amount // p.available) if p.available > 0 else 0
                 rem = amount - full * p.available if p.available > 0 else 0
                 ep = amount / p.available if p.available > 0 else 0.0
-                parts.append(PartPlan(p.name, p.fraction, p.fraction * sh, amount, ep, full, rem,
-                                      round(p.available_docs * ep)))
+                parts.append(
+                    PartPlan(p.name, p.fraction, p.fraction * sh, amount, ep, full, rem, round(p.available_docs * ep))
+                )
             amount = sum(p.amount for p in parts)
             epochs = amount / s.available if s.available > 0 else 0.0
-            plans.append(SourcePlan(s.name, s.group or s.name, sh, amount, epochs, 0, 0,
-                                    sum(p.docs for p in parts), tuple(parts)))
+            plans.append(
+                SourcePlan(
+                    s.name, s.group or s.name, sh, amount, epochs, 0, 0, sum(p.docs for p in parts), tuple(parts)
+                )
+            )
             continue
         amount = round(sh * budget)
         full = int(amount // s.available) if s.available > 0 else 0

@@ -212,8 +212,9 @@ def sample(
     index (-1: none), sampled bucket by bucket with the plan's parts."""
     buckets = buckets or {}
     sels = [
-        select_buckets(p, units[p.name], eligible[p.name], buckets[p.name], seed, dup.get(p.name),
-                       dup_exponent.get(p.name, 0.0))
+        select_buckets(
+            p, units[p.name], eligible[p.name], buckets[p.name], seed, dup.get(p.name), dup_exponent.get(p.name, 0.0)
+        )
         if p.parts
         else select_source(
             p.name,
