@@ -66,6 +66,15 @@ class Select(CurateStage):
             )
         if quantiles_of and (self.range is None or self.range.quantile is None):
             raise ValueError("select: 'quantiles_of' is only used with a quantile range (range: {quantile: [A, B]})")
+        if quantiles_of and "://" not in quantiles_of:  # a cheap stat, so `curate validate` names a wrong path
+            from pathlib import Path
+
+            q = Path(quantiles_of)
+            if not (q / "manifest.json" if q.is_dir() else q).is_file():
+                raise ValueError(
+                    f"select: 'quantiles_of' shard set not found: {quantiles_of} (relative to the current directory; "
+                    f"run the pipeline that scores it first)"
+                )
         self.quantiles_of = quantiles_of
         self._bounds: tuple[float, float, bool] | None = None
 
