@@ -26,6 +26,7 @@ def _cases():
     yield np.concatenate([np.zeros(500), -np.zeros(300), rng.random(200)])  # +0.0 and -0.0
     yield np.full(400, 3.25)  # one value
     yield rng.integers(0, 5, 2000).astype(float)
+    yield np.array([np.inf, -np.inf, 1.0, -2.0, 0.0, -0.0, 5e-324, -5e-324, 1e308, np.inf] * 7)  # extremes
 
 
 @pytest.mark.parametrize("collect_limit", [1 << 22, 5])
