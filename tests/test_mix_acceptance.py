@@ -1,4 +1,5 @@
-"""Issue #6 acceptance on real data: corpus_zh (general) + FewCLUE csldcp abstracts (domain) at 15% of tokens.
+"""Issue #6 acceptance on real data: corpus_zh (general) + FewCLUE csldcp abstracts (domain) at 15% of tokens; and
+issue #17 (pipelines/mix_quality.yaml: score buckets; last test).
 
 Runs `curate run pipelines/mix_cpt.yaml` as on a fresh clone (the two source pipelines and the 8k tokenizer are
 produced first, ~15 s on 2 cores), recounts every output document's tokens with the tokenizer, and checks the
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -19,6 +21,7 @@ from curation.cli import main
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 MIX = REPO / "pipelines" / "mix_cpt.yaml"
+MIX_QUALITY = REPO / "pipelines" / "mix_quality.yaml"
 
 pytestmark = pytest.mark.skipif(
     not (DATA / "corpus_zh" / "weekly.jsonl.gz").is_file() or not (DATA / "fewclue" / "texts.jsonl.gz").is_file(),
@@ -82,3 +85,54 @@ def test_infeasible_budget_exits_2_naming_the_binding_constraint(fresh_run, caps
     assert "infeasible mixture plan: source 'general' needs" in err
     assert "max_epochs is 4: lower the budget to <=" in err
     assert not (fresh_run / "out" / "too_big").exists()
+
+
+def test_mix_quality_bucket_shares_cap_and_cut_points(fresh_run, monkeypatch):
+    """Issue #17: `curate run pipelines/mix_quality.yaml` after mix_cpt (it reuses out/domain_csldcp and the
+    tokenizer, ~8 s; produces out/general_ppl_zh with its perplexity scores and the demonstration LM). Every output
+    document's tokens are recounted and its bucket recomputed from its `perplexity` against cut points NumPy takes
+    over the values read straight from the source shards: every bucket within +-0.5 percentage points of its
+    planned share, the domain group never above 15%."""
+    from curation.tokenize.encoders import load_encoder
+
+    monkeypatch.chdir(fresh_run)
+    assert main(["run", str(MIX_QUALITY), "--no-progress", "--workers", "2"]) == 0
+
+    src = fresh_run / "out" / "general_ppl_zh"
+    sm = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
+    ppl = []
+    for s in sm["shards"]:
+        ppl += [
+            json.loads(x)["perplexity"]
+            for x in pq.read_table(src / s["path"], columns=["metadata"])["metadata"].to_pylist()
+        ]
+    cuts = np.quantile(np.array(ppl), [0.1, 0.5], method="inverted_cdf")
+
+    out = fresh_run / "out" / "mix_quality"
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    general = next(s for s in m["sources"] if s["name"] == "general")
+    assert general["score"]["quantiles"]["cut_points"] == list(cuts)
+    assert general["score"]["quantiles"]["docs"] == len(ppl) == 412
+
+    enc = load_encoder(fresh_run / "out" / "tokenizers" / "zh_8k_spm_bpe")
+    tokens = {"best": 0, "middle": 0, "rest": 0, "domain": 0}
+    for rec in m["shards"]:
+        t = pq.read_table(out / rec["path"], columns=["text", "metadata", "source"])
+        metas = t["metadata"].to_pylist()
+        for source, meta, ids in zip(t["source"].to_pylist(), metas, enc.encode(t["text"].to_pylist())):
+            if source == "domain":
+                tokens["domain"] += len(ids)
+                continue
+            p = json.loads(meta)["perplexity"]
+            tokens["best" if p <= cuts[0] else "middle" if p <= cuts[1] else "rest"] += len(ids)
+    total = sum(tokens.values())
+    for b in general["score"]["buckets"]:
+        share = tokens[b["name"]] / total
+        assert abs(share - b["planned"]["share"]) <= 0.005, (b["name"], share, b["planned"]["share"])
+        assert b["realized"]["amount"] == tokens[b["name"]]
+        assert b["realized"]["epochs"] <= general["max_epochs"]
+    assert tokens["rest"] == 0
+    domain = tokens["domain"] / total
+    assert domain <= 0.15 and abs(domain - 0.15) <= 0.005
+    assert next(g for g in m["groups"] if g["name"] == "domain")["realized_share"] <= 0.15
+    assert abs(total - m["budget"]["amount"]) / m["budget"]["amount"] < 0.01

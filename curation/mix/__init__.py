@@ -3,9 +3,10 @@
     curate run pipelines/mix_cpt.yaml            # produce missing sources, plan, sample, write, record
     curate run pipelines/mix_cpt.yaml --dry-run  # print the plan only
 
-Modules, in data-flow order: config.py (the YAML schema), sources.py (produce and measure sources), planner.py
-(shares, amounts, epochs; infeasible plans exit 2), sampler.py (seeded selection and interleaving), writer.py
-(two-pass shard writer), manifest.py (the `mixture` manifest), run.py (the command).
+Modules, in data-flow order: config.py (the YAML schema), sources.py (produce and measure sources), buckets.py
+(score buckets of a source: docs/score-mixing.md), planner.py (shares, amounts, epochs; infeasible plans exit 2),
+sampler.py (seeded selection and interleaving), writer.py (two-pass shard writer), manifest.py (the `mixture`
+manifest), run.py (the command).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def validate_mixture(path: str | Path, console=None) -> int:
         )
         for s in cfg.sources:
             console.print(f"  {s.name} (group {s.group}): weight {s.spec.weight:g}, {s.manifest}")
+            for b, spec in (s.spec.buckets or {}).items():
+                console.print(f"    bucket {b} of '{s.spec.score}': {spec}")
         for line in missing_inputs(cfg):
             console.print(f"  to produce on run: {line}")
         console.print(f"[green]ok[/green]: {path} is valid")

@@ -70,6 +70,11 @@ class SourceSpec:
         max_share: cap on this source's share of the output; the run fails if the realized share exceeds it
         dup_weight_exponent: sample the partial last epoch with weight dup_cluster_size ** x (from dedup;
             0 = uniform, 0.5 = favour documents that had many near copies, by the square root of the copies)
+        score: numeric metadata field the source's `buckets` split on (e.g. a classifier probability, perplexity)
+        score_missing: documents without the score: 'error' (stop, naming the field and source) or 'exclude'
+            (never sampled; counted in the manifest)
+        buckets: bucket name -> {quantile: [A, B]} or {min: X, max: Y}, with weight: W (share of the source,
+            normalized) or epochs: E (relative repeats: amount ~ E x available); docs/score-mixing.md
     """
 
     weight: float
@@ -80,6 +85,12 @@ class SourceSpec:
     min_share: float | None = None
     max_share: float | None = None
     dup_weight_exponent: float = 0.0
+    score: str | None = None
+    score_missing: typing.Literal["error", "exclude"] = "error"
+    buckets: dict[str, dict[str, float | list[float]]] | None = None
+
+
+SCORE_KEYS = ("score", "score_missing", "buckets")  # left out of the resolved config of unbucketed sources
 
 
 @dataclass
@@ -172,7 +183,7 @@ class MixConfig:
             "unit": self.unit,
             "budget": self.budget,
             "tokenizer": asdict(self.tokenizer) if self.tokenizer else None,
-            "sources": {s.name: {**asdict(s.spec), "group": s.group} for s in self.sources},
+            "sources": {s.name: _resolved_source(s) for s in self.sources},
             "groups": {g: asdict(spec) for g, spec in sorted(self.groups.items())},
             "exclude_licenses": list(self.exclude_licenses),
             "require_licenses": list(self.require_licenses),
@@ -191,6 +202,16 @@ class MixConfig:
                 return f"{self.path}:{self.lines[kp]}"
             kp = kp[:-1] if kp else None
         return str(self.path)
+
+
+def _resolved_source(s: Source) -> dict:
+    """A source's resolved config; without buckets the score keys are left out, so mixtures written before score
+    buckets existed keep their config hash."""
+    d = {**asdict(s.spec), "group": s.group}
+    if not s.spec.buckets:
+        for k in SCORE_KEYS:
+            d.pop(k)
+    return d
 
 
 def is_mixture_file(path: str | Path) -> bool:
@@ -296,6 +317,10 @@ def load_mixture(path: str | Path, output_override: str | None = None) -> MixCon
         for k in ("max_share", "min_share"):
             if not _share_ok(getattr(spec, k)):
                 errors.add(kp + (k,), f"'{k}' must be a share between 0 and 1, got {getattr(spec, k)!r}")
+        if spec.buckets is not None or spec.score is not None:
+            from curation.mix.buckets import check_bucket_specs
+
+            check_bucket_specs(spec, kp, errors)
         pipeline = None
         if spec.pipeline:
             pipeline = Path(spec.pipeline) if Path(spec.pipeline).is_absolute() else path.parent / spec.pipeline

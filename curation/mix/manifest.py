@@ -45,7 +45,15 @@ def _add(into: dict, key: str, counts: dict) -> None:
 
 
 def build_mixture_manifest(
-    cfg, data, plan: Plan, selections, order, records: list[dict], index_rec: dict | None, tok_info: dict | None
+    cfg,
+    data,
+    plan: Plan,
+    selections,
+    order,
+    records: list[dict],
+    index_rec: dict | None,
+    tok_info: dict | None,
+    buckets: list | None = None,
 ) -> dict:
     out = cfg.output.resolve()
     unit = cfg.unit
@@ -55,7 +63,7 @@ def build_mixture_manifest(
     sources = []
     prov_license: dict = {}
     prov_source: dict = {}
-    for s, d, sel in zip(cfg.sources, data, selections):
+    for s, d, sel, sb in zip(cfg.sources, data, selections, buckets or [None] * len(data)):
         p = plans[s.name]
         avail = d.available()
         avail_units = int(d.units(unit)[d.eligible].sum())
@@ -90,6 +98,10 @@ def build_mixture_manifest(
                 "provenance": {"by_license": by_lic},
             }
         )
+        if sb is not None:  # score buckets (curation/mix/buckets.py); absent for whole sources
+            from curation.mix.buckets import buckets_manifest
+
+            sources[-1]["score"] = buckets_manifest(sb, d, sel, p, unit, total)
     groups = []
     for g in sorted({s.group for s in cfg.sources}):
         spec = cfg.groups.get(g)

@@ -7,6 +7,10 @@ among the unpinned sources in proportion to their weights, until nothing is viol
 Epochs: amount / available; above `max_epochs` the plan is infeasible (we never silently move share to another
 source: the mixture would no longer be the one asked for).
 
+Score buckets (curation/mix/buckets.py): a source may be split into parts with fixed fractions of its amount;
+each part's epochs (part amount / part available) must then stay within the source's `max_epochs`, and the plan
+records per part its share of the output (fraction x source share), amount and epochs.
+
 Infeasible plans raise `InfeasiblePlan` (a ConfigError: exit code 2) naming the binding constraint and what would
 make the plan feasible (a smaller budget, a larger max_epochs, another cap).
 """
@@ -25,6 +29,16 @@ class InfeasiblePlan(ConfigError):
 
 
 @dataclass(frozen=True)
+class PartInput:
+    """One score bucket of a source: a fixed fraction of the source's amount, drawn from its own documents."""
+
+    name: str
+    fraction: float  # of the source's amount; the fractions of a source sum to 1
+    available: int  # units of eligible documents in the bucket
+    available_docs: int = 0
+
+
+@dataclass(frozen=True)
 class SourceInput:
     name: str
     weight: float
@@ -34,6 +48,7 @@ class SourceInput:
     min_share: float | None = None
     max_share: float | None = None
     available_docs: int = 0
+    parts: tuple[PartInput, ...] = ()  # score buckets; empty: the source is sampled as a whole
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,27 @@ class GroupInput:
     name: str
     max_share: float | None = None
     min_share: float | None = None
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    name: str
+    fraction: float  # of the source's amount
+    share: float  # of the output: fraction x source share
+    amount: int
+    epochs: float
+    full_epochs: int
+    remainder: int
+    docs: int
+
+    def as_dict(self) -> dict:
+        return {
+            "share": self.share,
+            "source_fraction": self.fraction,
+            "amount": self.amount,
+            "epochs": self.epochs,
+            "docs": self.docs,
+        }
 
 
 @dataclass(frozen=True)
@@ -53,6 +89,7 @@ class SourcePlan:
     full_epochs: int  # whole repeats of every document
     remainder: int  # units sampled from one more seeded pass
     docs: int  # expected documents (available docs x epochs, rounded)
+    parts: tuple[PartPlan, ...] = ()  # score buckets (full_epochs and remainder then live in the parts)
 
     def as_dict(self) -> dict:
         return {"share": self.share, "amount": self.amount, "epochs": self.epochs, "docs": self.docs}
@@ -180,40 +217,72 @@ def _check_bounds(
             )
 
 
+def _parts_of(s: SourceInput) -> list[tuple[str, float, int]]:
+    """(label, fraction of the source, available units) of each part; a source without buckets is one part."""
+    if not s.parts:
+        return [(f"source '{s.name}'", 1.0, s.available)]
+    return [(f"source '{s.name}', bucket '{p.name}'", p.fraction, p.available) for p in s.parts]
+
+
 def plan_mixture(sources: list[SourceInput], groups: list[GroupInput], budget: int, unit: str) -> Plan:
     """Shares, amounts and epochs per source; raises InfeasiblePlan naming the binding constraint."""
     if budget <= 0:
         raise InfeasiblePlan(f"the budget must be > 0 {unit}, got {budget}")
     shares = plan_shares(sources, groups)
-    # epochs: the source that needs the most epochs relative to its max_epochs binds
+    # epochs: the source (or score bucket) that needs the most epochs relative to its max_epochs binds
     worst = None
     for s in sources:
         sh = shares[s.name]
         if sh <= 0:
             continue
-        amount = sh * budget
-        if s.available <= 0:
-            raise InfeasiblePlan(
-                f"source '{s.name}' has no eligible data (0 {unit}; check its manifest and the license filters) "
-                f"but its share is {sh:.4f}: give it weight 0 or fix the source"
-            )
-        epochs = amount / s.available
-        if epochs > s.max_epochs + EPS and (worst is None or epochs / s.max_epochs > worst[0]):
-            worst = (epochs / s.max_epochs, s, sh, epochs)
+        for label, frac, available in _parts_of(s):
+            if frac <= 0:
+                continue
+            amount = frac * sh * budget
+            if available <= 0:
+                raise InfeasiblePlan(
+                    f"{label} has no eligible data (0 {unit}; check its manifest, the license filters and its "
+                    f"score range) but its share is {frac * sh:.4f}: give it weight 0 or fix the source"
+                )
+            epochs = amount / available
+            if epochs > s.max_epochs + EPS and (worst is None or epochs / s.max_epochs > worst[0]):
+                worst = (epochs / s.max_epochs, s, label, frac * sh, epochs, available)
     if worst is not None:
-        _, s, sh, epochs = worst
+        _, s, label, sh, epochs, available = worst
         max_budget = min(
-            x.max_epochs * x.available / shares[x.name] for x in sources if shares[x.name] > 0 and x.available > 0
+            x.max_epochs * avail / (frac * shares[x.name])
+            for x in sources
+            if shares[x.name] > 0
+            for _, frac, avail in _parts_of(x)
+            if frac > 0 and avail > 0
         )
         raise InfeasiblePlan(
-            f"source '{s.name}' needs {epochs:.2f} epochs for share {sh:.4g} of {_fmt(budget)} {unit} "
-            f"({_fmt(sh * budget)} {unit} from {_fmt(s.available)} available) but max_epochs is {s.max_epochs:g}: "
+            f"{label} needs {epochs:.2f} epochs for share {sh:.4g} of {_fmt(budget)} {unit} "
+            f"({_fmt(sh * budget)} {unit} from {_fmt(available)} available) but max_epochs is {s.max_epochs:g}: "
             f"lower the budget to <= {_fmt(max_budget - 0.5)} {unit}, raise max_epochs to >= "
             f"{(int(epochs * 100) + 1) / 100:g}, or lower its share"
         )
     plans = []
     for s in sources:
         sh = shares[s.name]
+        if s.parts:
+            parts = []
+            for p in s.parts:
+                amount = round(p.fraction * sh * budget)
+                full = int(amount // p.available) if p.available > 0 else 0
+                rem = amount - full * p.available if p.available > 0 else 0
+                ep = amount / p.available if p.available > 0 else 0.0
+                parts.append(
+                    PartPlan(p.name, p.fraction, p.fraction * sh, amount, ep, full, rem, round(p.available_docs * ep))
+                )
+            amount = sum(p.amount for p in parts)
+            epochs = amount / s.available if s.available > 0 else 0.0
+            plans.append(
+                SourcePlan(
+                    s.name, s.group or s.name, sh, amount, epochs, 0, 0, sum(p.docs for p in parts), tuple(parts)
+                )
+            )
+            continue
         amount = round(sh * budget)
         full = int(amount // s.available) if s.available > 0 else 0
         rem = amount - full * s.available if s.available > 0 else 0

@@ -27,9 +27,9 @@ from curation.mix.planner import GroupInput, InfeasiblePlan, Plan, SourceInput, 
 CAP_TOLERANCE = 1e-12  # float noise only: a realized share above its cap by more fails the run
 
 
-def _source_inputs(cfg: MixConfig, data) -> tuple[list[SourceInput], list[GroupInput]]:
+def _source_inputs(cfg: MixConfig, data, buckets=None) -> tuple[list[SourceInput], list[GroupInput]]:
     inputs = []
-    for s, d in zip(cfg.sources, data):
+    for s, d, b in zip(cfg.sources, data, buckets or [None] * len(data)):
         u = d.units(cfg.unit)
         inputs.append(
             SourceInput(
@@ -41,6 +41,7 @@ def _source_inputs(cfg: MixConfig, data) -> tuple[list[SourceInput], list[GroupI
                 min_share=s.spec.min_share,
                 max_share=s.spec.max_share,
                 available_docs=int(d.eligible.sum()),
+                parts=b.parts() if b is not None else (),
             )
         )
     groups = [GroupInput(g, spec.max_share, spec.min_share) for g, spec in sorted(cfg.groups.items())]
@@ -56,15 +57,15 @@ def cap_list(cfg: MixConfig) -> list[tuple[str, list[str], float]]:
     return caps
 
 
-def make_plan(cfg: MixConfig, data) -> Plan:
-    inputs, groups = _source_inputs(cfg, data)
+def make_plan(cfg: MixConfig, data, buckets=None) -> Plan:
+    inputs, groups = _source_inputs(cfg, data, buckets)
     try:
         return plan_mixture(inputs, groups, cfg.budget, cfg.unit)
     except InfeasiblePlan as e:
         raise InfeasiblePlan(f"{cfg.where('budget')}: infeasible mixture plan: {e}") from None
 
 
-def print_plan(cfg: MixConfig, data, plan: Plan, console) -> None:
+def print_plan(cfg: MixConfig, data, plan: Plan, console, buckets=None) -> None:
     from rich.table import Table
 
     console.print(
@@ -104,6 +105,22 @@ def print_plan(cfg: MixConfig, data, plan: Plan, console) -> None:
             f"{p.epochs:.3f}",
             f"{s.spec.max_epochs:g}",
         )
+        sb = (buckets or {}).get(s.name)
+        for i, part in enumerate(p.parts if sb is not None else ()):
+            lo, hi, q = sb.bounds(i)
+            d = sb.defs[i]
+            t.add_row(
+                f"  {s.name}/{part.name}",
+                f"{lo:.4g} < x <= {hi:.4g}" if q else f"{lo:.4g} <= x < {hi:.4g}",
+                f"{sb.available_docs[i]:,}",
+                f"{sb.available[i]:,}",
+                f"x{d.epochs:g} epochs" if d.epochs is not None else f"{d.weight:g}",
+                "",
+                f"{part.share:.4f}",
+                f"{part.amount:,}",
+                f"{part.epochs:.3f}",
+                "",
+            )
     console.print(t)
     for g, spec in sorted(cfg.groups.items()):
         console.print(
@@ -111,6 +128,13 @@ def print_plan(cfg: MixConfig, data, plan: Plan, console) -> None:
         )
     if cfg.exclude_licenses or cfg.require_licenses:
         console.print(f"licenses: exclude {cfg.exclude_licenses or '-'}, require {cfg.require_licenses or '-'}")
+
+
+def resolve_all_buckets(cfg: MixConfig, data) -> list:
+    """Each source's SourceBuckets (None for a source without buckets)."""
+    from curation.mix.buckets import resolve_buckets
+
+    return [resolve_buckets(cfg, s, d, cfg.unit) for s, d in zip(cfg.sources, data)]
 
 
 def run_mixture(
@@ -145,17 +169,19 @@ def run_mixture(
     t0 = time.perf_counter()
     encoder = src.load_encoder_for(cfg, workers)
     data = [src.measure_source(cfg, s, encoder) for s in cfg.sources]
+    buckets = resolve_all_buckets(cfg, data)
     t_measure = time.perf_counter() - t0
-    plan = make_plan(cfg, data)
+    plan = make_plan(cfg, data, buckets)
     t_plan = time.perf_counter() - t0
     if console:
-        print_plan(cfg, data, plan, console)
+        print_plan(cfg, data, plan, console, {b.source: b for b in buckets if b is not None})
     if dry_run:
         if console:
             console.print(f"dry run: measured and planned in {t_plan:.1f} s; nothing was written")
         return 0
     src.save_measure_cache(cfg, data)
-    manifest = mix_and_write(cfg, data, plan, encoder, timings={"measure_s": t_measure, "plan_s": t_plan - t_measure})
+    manifest = mix_and_write(cfg, data, plan, encoder, timings={"measure_s": t_measure, "plan_s": t_plan - t_measure},
+                             buckets=buckets)
     wall = time.perf_counter() - t0
     if console:  # results on stdout (`curate run mix.yaml | tail` shows them), the log stays on stderr
         from rich.console import Console
@@ -165,7 +191,7 @@ def run_mixture(
     return 0
 
 
-def mix_and_write(cfg: MixConfig, data, plan: Plan, encoder, timings: dict | None = None) -> dict:
+def mix_and_write(cfg: MixConfig, data, plan: Plan, encoder, timings: dict | None = None, buckets=None) -> dict:
     """Sample, write the shards and the manifest; returns the manifest."""
     from curation.manifest import write_json_atomic
     from curation.mix.manifest import build_mixture_manifest
@@ -182,6 +208,7 @@ def mix_and_write(cfg: MixConfig, data, plan: Plan, encoder, timings: dict | Non
         {d.name: d.dup_size for d in data},
         {s.name: s.spec.dup_weight_exponent for s in cfg.sources},
         cap_list(cfg),
+        {b.source: b.bucket for b in buckets or [] if b is not None},
     )
     src_idx, entry = interleave(selections, units)
     # documents: a shard per max_shard_bytes of text; tokenized: staging buckets of at most 16M tokens (~64 MB)
@@ -230,7 +257,7 @@ def mix_and_write(cfg: MixConfig, data, plan: Plan, encoder, timings: dict | Non
             f"encoded {tok_info['text_tokens']:,} tokens while writing but counted {expected_tokens:,} "
             f"while planning (the tokenizer changed during the run?)"
         )
-    manifest = build_mixture_manifest(cfg, data, plan, selections, order, records, index_rec, tok_info)
+    manifest = build_mixture_manifest(cfg, data, plan, selections, order, records, index_rec, tok_info, buckets)
     write_json_atomic(out / "manifest.json", manifest)
     # wall times go beside the manifest, not in it: the same config and sources give a byte-identical manifest
     timings_s = {k: round(v, 3) for k, v in {**(timings or {}), "sample_s": t_sample, "write_s": t_write}.items()}
@@ -270,6 +297,17 @@ def print_summary(manifest: dict, console, wall: float, output: Path) -> None:
             f"{r['docs']:,}",
             f"{r['epochs']:.3f}",
         )
+        for b in (s.get("score") or {}).get("buckets", []):
+            bp, br = b["planned"], b["realized"]
+            t.add_row(
+                f"  {s['name']}/{b['name']}",
+                f"{bp['share']:.4f}",
+                f"{br['share']:.4f}",
+                f"{(br['share'] - bp['share']) * 100:+.3f}",
+                f"{br['amount']:,}",
+                f"{br['docs']:,}",
+                f"{br['epochs']:.3f}",
+            )
     console.print(t)
     tot = manifest["totals"]
     console.print(

@@ -106,6 +106,42 @@ def select_source(
     return Selection(name, doc, rep)
 
 
+def select_buckets(
+    plan_src,
+    units: np.ndarray,
+    eligible: np.ndarray,
+    bucket: np.ndarray,
+    seed: int,
+    dup_size: np.ndarray | None = None,
+    dup_weight_exponent: float = 0.0,
+) -> Selection:
+    """A bucketed source: each bucket sampled like a source (its own seeds: "<source>/<bucket>"), then merged by
+    the interleaving keys, so every stretch of the source's stream (and a trailing cut by `enforce_caps`) holds the
+    buckets in their planned proportions."""
+    parts = []
+    for i, part in enumerate(plan_src.parts):
+        parts.append(
+            select_source(
+                f"{plan_src.name}/{part.name}",
+                units,
+                eligible & (bucket == i),
+                part.full_epochs,
+                part.remainder,
+                seed,
+                dup_size,
+                dup_weight_exponent,
+            )
+        )
+    src, pos = interleave(parts, {p.name: units for p in parts})
+    doc = np.empty(len(src), np.int64)
+    rep = np.empty(len(src), np.int32)
+    for i, p in enumerate(parts):
+        m = src == i
+        doc[m] = p.doc[pos[m]]
+        rep[m] = p.repeat[pos[m]]
+    return Selection(plan_src.name, doc, rep)
+
+
 def realized_amounts(selections: list[Selection], units: dict[str, np.ndarray]) -> dict[str, int]:
     return {s.name: int(units[s.name][s.doc].sum()) for s in selections}
 
@@ -170,10 +206,17 @@ def sample(
     dup: dict[str, np.ndarray],
     dup_exponent: dict[str, float],
     caps: list[tuple[str, list[str], float]],
+    buckets: dict[str, np.ndarray] | None = None,
 ) -> list[Selection]:
-    """Every source's Selection for a plan, caps enforced."""
+    """Every source's Selection for a plan, caps enforced. `buckets`: per bucketed source, each document's bucket
+    index (-1: none), sampled bucket by bucket with the plan's parts."""
+    buckets = buckets or {}
     sels = [
-        select_source(
+        select_buckets(
+            p, units[p.name], eligible[p.name], buckets[p.name], seed, dup.get(p.name), dup_exponent.get(p.name, 0.0)
+        )
+        if p.parts
+        else select_source(
             p.name,
             units[p.name],
             eligible[p.name],

@@ -278,6 +278,9 @@ def build_report(
         "licenses": _licenses(top, sets, sources),
         "compute": _compute(tokens, model_params, gpu_flops),
     }
+    from curation.report.buckets import collect as _score_buckets
+
+    report["score_buckets"] = _score_buckets(top)  # score-bucketed mixture sources (curation/report/buckets.py)
     if kind == "mixture":
         report["mixture"] = {
             k: top.get(k) for k in ("unit", "budget", "seed", "tokenizer", "groups", "output", "config_hash")

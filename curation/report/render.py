@@ -453,4 +453,7 @@ def render(rep: dict) -> tuple[str, str, int]:
     plots = all_plots(rep)
     secs = sections(rep, plots)
     n = len(plots[0]) + sum(len(v) for v in plots[1].values())
+    from curation.report.buckets import add_sections  # score buckets of a mixture (its own module)
+
+    n += add_sections(secs, rep)
     return to_markdown(secs), to_html(secs), n
