@@ -626,3 +626,31 @@ def test_shared_lz4_without_lz4_package_is_unreadable_not_fatal(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_lz4)
     docs, step = run("warc", lz4_files)
     assert docs == [] and skipped(step) == {"unreadable_file": len(lz4_files)}
+
+
+@pytest.mark.parametrize("force_zlib", [False, True])
+def test_gzip_members_decode_alike_with_isal_and_zlib_and_damage_surfaces(force_zlib, monkeypatch):
+    """ISA-L (isal) decodes gzip when installed, zlib otherwise: same bytes, same member offsets, same errors."""
+    import sys
+
+    from curation.ingest import compression
+
+    if force_zlib:
+        monkeypatch.setitem(sys.modules, "isal", None)  # import isal -> ImportError
+    members = [gzip.compress(f"record {i} ".encode() * 2000) for i in range(5)]
+    data = b"".join(members)
+    stream = compression.DecompressedStream(io.BytesIO(data), "gzip")
+    assert stream.read() == b"".join(f"record {i} ".encode() * 2000 for i in range(5))
+    starts = [sum(len(m) for m in members[:i]) for i in range(5)]
+    assert [stream.member_start_of(i * 18000) for i in range(5)] == starts
+    cut = compression.DecompressedStream(io.BytesIO(data[: len(data) - 10]), "gzip")
+    with pytest.raises(compression.StreamTruncated):
+        cut.read()
+    bad = bytearray(data)
+    bad[starts[2] + 30 : starts[2] + 60] = b"\xff" * 30  # inside member 2's deflate data
+    damaged = compression.DecompressedStream(io.BytesIO(bytes(bad)), "gzip")
+    got = b""
+    with pytest.raises(compression.StreamCorrupt):
+        while chunk := damaged.read(4096):
+            got += chunk
+    assert got.startswith(b"record 0 " * 2000 + b"record 1 " * 2000)
