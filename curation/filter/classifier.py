@@ -21,9 +21,9 @@ card live in ``fasttext_model.py``.
 
 The transformers backend: ``model_path`` is a local model folder (``config.json``, weights, tokenizer; nothing is
 downloaded; a missing folder or one without ``config.json`` is a config error naming ``model_path``). Documents are
-buffered ``batch_size`` at a time, scored in one forward pass on ``device`` (``auto``: the GPU when torch sees one,
-else the CPU) and yielded in their order; each worker loads the model once, in ``setup``, and uses
-``torch_threads`` CPU threads (1: the executor already runs one task per core).
+buffered ``SORT_WINDOW_BATCHES`` batches at a time, sorted by length, scored ``batch_size`` per forward pass on
+``device`` (``auto``: the GPU when torch sees one, else the CPU) and yielded in their order; each worker loads the
+model once, in ``setup``, and uses ``torch_threads`` CPU threads (1: the executor already runs one task per core).
 
 Cost (one core, bench/CLASSIFIER.md): fastText ~45,000 comment-sized documents/s and ~5,000 Wikipedia passages (500
 chars) per second with the default ``char`` tokenization; tokenization dominates, ``max_chars`` bounds it.
@@ -45,6 +45,11 @@ from curation.registry import register
 from curation.stage import CurateStage
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_.]*$")
+
+# transformers: documents are buffered this many batches at a time and sorted by length before batching, so a batch
+# pads to a length close to its texts' own. On a mix of reviews, passages and long articles (bench/SCORERS.md)
+# batch-local padding computed 140% more tokens than the texts hold; sorting 8 batches together, 15%.
+SORT_WINDOW_BATCHES = 8
 
 
 @register("classifier")
@@ -105,7 +110,7 @@ class ClassifierFilter(CurateStage):
         if threshold is not None and probability and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be within [0, 1] for a probability, got {threshold}")
         self.backend = backend
-        self.batch_size = batch_size if backend == "transformers" else 1
+        self.buffer_docs = batch_size * SORT_WINDOW_BATCHES if backend == "transformers" else 1
         self.digits = 4 if backend == "fasttext" else 6
         self.key = name
         self.reason = "classifier_" + name.replace(".", "_")
@@ -122,7 +127,8 @@ class ClassifierFilter(CurateStage):
         return self.classifier.score(texts)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        """The base class's loop, fed documents whose scores were computed ``batch_size`` at a time."""
+        """The base class's loop, fed documents scored ``buffer_docs`` at a time (transformers: in length-sorted
+        batches of ``batch_size``), in their order."""
         if data is None:
             return
         yield from super().run(self._prescored(data), rank, world_size)
@@ -131,7 +137,7 @@ class ClassifierFilter(CurateStage):
         batch: list[Document] = []
         for doc in data:
             batch.append(doc)
-            if len(batch) >= self.batch_size:
+            if len(batch) >= self.buffer_docs:
                 yield from self._score_batch(batch)
                 batch = []
         yield from self._score_batch(batch)
