@@ -27,8 +27,8 @@ model once, in ``setup``, and uses ``torch_threads`` CPU threads (1: the executo
 
 Cost (one core, bench/CLASSIFIER.md): fastText ~45,000 comment-sized documents/s and ~5,000 Wikipedia passages (500
 chars) per second with the default ``char`` tokenization; tokenization dominates, ``max_chars`` bounds it.
-transformers (bench/SCORERS.md): a 4-layer, 256-wide BERT at ``max_tokens: 512`` scores ~25 documents/s per core;
-the forward pass dominates: its cost grows with ``max_tokens`` and the model's size.
+transformers (bench/SCORERS.md): a 4-layer, 256-wide BERT scores ~18 Wikipedia passages/s per core at ``max_tokens:
+512`` (~7,500 tokens/s) and ~75/s at 128; the forward pass dominates, so the cost follows tokens and model size.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class ClassifierFilter(CurateStage):
         tokenization: (fasttext) how text becomes fastText tokens; omitted = the one in the model card
         max_chars: score at most this many leading characters (bounds the cost of very long documents)
         max_tokens: (transformers) truncate each document to this many model tokens, special tokens included
-        batch_size: (transformers) documents per forward pass
+        batch_size: (transformers) documents per forward pass (8 was fastest on a CPU core; on a GPU use 64+)
         device: (transformers) auto = a GPU when torch sees one, else cpu; or cpu, cuda, cuda:N, mps
         torch_threads: (transformers) CPU threads per worker; null = torch's default (all cores)
     """
@@ -84,7 +84,7 @@ class ClassifierFilter(CurateStage):
         tokenization: Tokenization | None = None,
         max_chars: int | None = 10_000,
         max_tokens: int = 512,
-        batch_size: int = 32,
+        batch_size: int = 8,
         device: str = "auto",
         torch_threads: int | None = 1,
     ):

@@ -74,7 +74,7 @@ class TransformerScorer:
         model_path: str | Path,
         label: str | None = None,
         max_tokens: int = 512,
-        batch_size: int = 32,
+        batch_size: int = 8,
         device: str = "auto",
         max_chars: int | None = None,
         torch_threads: int | None = 1,
