@@ -1,14 +1,15 @@
 """Throughput of the ``classifier`` stage's transformers backend; reproduces bench/SCORERS.md.
 
-Model: a 4-layer, 256-wide BERT (4 heads, FFN 1024, 512 positions; ~11 M parameters with its embeddings) with a
-character vocabulary built from the documents, i.e. the shape of a small Chinese BERT scorer (bert-base-chinese
+Model: a 4-layer, 256-wide BERT (4 heads, FFN 1024, 512 positions; ~3.4 M parameters, 1.4 M of them the embeddings
+of a 5,354-character vocabulary built from the documents), the shape of a small Chinese BERT scorer (bert-base-chinese
 also tokenizes Chinese one character per token). Weights are random (seeded): the cost of a forward pass does not
 depend on their values. It is a regression head (FineWeb-Edu style, one logit).
 
 Documents (beside the repo, never copied into it): ``../shared/data/prose_zh_wiki/passages.jsonl`` (Chinese
-Wikipedia passages, mean 513 characters: most fill 512 tokens) and ``../shared/data/corpus_zh/weekly.jsonl.gz``
-(long technical articles: every one is truncated at max_tokens), plus a mixed-length set for the padding figure
-(wiki passages + reviews + long articles, shuffled).
+Wikipedia passages, mean 513 characters, 413 tokens: digits and Latin words are one token each) and
+``../shared/data/corpus_zh/weekly.jsonl.gz`` (long technical articles: every one is truncated at max_tokens), plus a
+mixed-length set (300 wiki passages + 600 reviews + 100 long articles, shuffled) for the padding figure (all 1,000)
+and the sort-window timing (the first 2 x ``--docs``).
 
 Protocol: each setting runs the stage (``ClassifierFilter.run``, ``torch_threads: 1``) over the same documents,
 timed in CPU seconds of this process (torch uses one thread, so that is one core's time even on a shared machine);

@@ -27,8 +27,8 @@ model once, in ``setup``, and uses ``torch_threads`` CPU threads (1: the executo
 
 Cost (one core, bench/CLASSIFIER.md): fastText ~45,000 comment-sized documents/s and ~5,000 Wikipedia passages (500
 chars) per second with the default ``char`` tokenization; tokenization dominates, ``max_chars`` bounds it.
-transformers (bench/SCORERS.md): a 4-layer, 256-wide BERT scores ~18 Wikipedia passages/s per core at ``max_tokens:
-512`` (~7,500 tokens/s) and ~75/s at 128; the forward pass dominates, so the cost follows tokens and model size.
+transformers (bench/SCORERS.md): a 4-layer, 256-wide BERT scores ~19 Wikipedia passages/s per core at ``max_tokens:
+512`` (~7,900 tokens/s) and ~78/s at 128; the forward pass dominates, so the cost follows tokens and model size.
 """
 
 from __future__ import annotations
