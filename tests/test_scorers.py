@@ -127,6 +127,22 @@ def test_batch_size_does_not_change_scores(models):
     assert stage_scores(one, TEXTS)[0] == pytest.approx(stage_scores(many, TEXTS)[0], abs=1e-5)
 
 
+def test_tokenizer_without_padding_token_scores_one_by_one(models):
+    stage = ClassifierFilter(
+        model_path=str(models["cls"]), name="q", backend="transformers", label="high", max_tokens=MAX_TOKENS
+    )
+    stage.setup()
+    stage.classifier._tokenizer.pad_token = None  # as GPT-style tokenizers: padding=True would raise
+    got, _ = stage_scores(stage, TEXTS)
+    assert got == pytest.approx(pipeline_scores(models["cls"], TEXTS, "high"), abs=1e-5)
+
+
+def test_unknown_backend_exits_2(tmp_path, models, capsys):
+    code = main(["validate", str(write_pipe(tmp_path, f"model_path: {models['cls']}, name: q, backend: onnx"))])
+    err = capsys.readouterr().err
+    assert code == 2 and "backend" in err and "onnx" in err
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_pipeline_run_with_workers(models, tmp_path, workers):
     records = [{"id": f"d{i}", "text": t} for i, t in enumerate(TEXTS)]

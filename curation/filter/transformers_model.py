@@ -154,13 +154,15 @@ class TransformerScorer:
         cut = [t[: self.max_chars] if self.max_chars else t for t in texts]
         todo = [i for i, t in enumerate(cut) if t.strip()]
         todo.sort(key=lambda i: len(cut[i]))  # similar lengths share a batch: less padding
-        for start in range(0, len(todo), self.batch_size):
-            ids = todo[start : start + self.batch_size]
+        # a tokenizer without a padding token (GPT-style models) cannot batch texts of different lengths: one by one
+        batch_size = self.batch_size if self._tokenizer.pad_token is not None else 1
+        for start in range(0, len(todo), batch_size):
+            ids = todo[start : start + batch_size]
             enc = self._tokenizer(
                 [cut[i] for i in ids],
                 truncation=True,
                 max_length=self.max_tokens,
-                padding=True,
+                padding=batch_size > 1,
                 return_tensors="pt",
             ).to(self._device)
             with torch.inference_mode():
