@@ -15,7 +15,8 @@ reference source, tested on the other. Metrics at P >= 0.5 plus ROC AUC (thresho
 distribution on the bundled crawl and the real pages, and their top / bottom documents.
 
 Usage: ``PYTHONPATH=. python bench/quality_zh.py [--model-dir models] [--reuse]`` (~5 min on one core; the three
-trainings dominate: ``--reuse`` evaluates models already there, which training would rebuild byte for byte).
+trainings dominate: ``--reuse`` evaluates models already there, which training would rebuild byte for byte;
+``train_time_s`` is then null).
 """
 
 from __future__ import annotations

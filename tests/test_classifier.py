@@ -1,5 +1,6 @@
 """fastText classifiers: `curate classifier train|eval` end to end, model card, tokenization shared by training and
-inference, the predict-only-fastText error, and the `classifier` stage (each reason, pickling)."""
+inference, the predict-only-fastText error, the `classifier` stage (each reason, pickling), and training and evaluating
+from shard sets (--positive/--negative). The transformers backend: tests/test_scorers.py."""
 
 import argparse
 import gzip

@@ -1,14 +1,14 @@
 """``classifier``: score documents with a fastText model trained by ``curate classifier train`` or a local Hugging Face
 sequence-classification / regression model (``backend: transformers``).
 
-In: documents with text. Out: ``doc.metadata[name]`` = a number (score, then decide: bucket or select on it later).
-fastText: the probability of the positive label (4 decimals). transformers: a regression model's logit, or the
-chosen label's probability (6 decimals; ``transformers_model.py`` says exactly what, and it equals a
-``transformers`` ``pipeline`` call within 1e-5). E.g.
-``quality_model`` or ``toxicity_model``; with a ``threshold`` the document is removed when that probability is
-``>= threshold`` (``remove_if: above``, e.g. toxicity) or ``< threshold`` (``remove_if: below``, e.g. a quality
-model whose positive label is "good"), which is exactly the split ``curate classifier eval --threshold`` scores.
-Documents with no token to score (empty text) keep no score and are kept (counter ``unscored``).
+In: documents with text. Out: ``doc.metadata[name]`` = a number, e.g. ``quality_zh`` or ``toxicity_model`` (score,
+then decide: bucket, select or mix on it later). fastText: the probability of the positive label (4 decimals).
+transformers: a regression model's logit, or the chosen label's probability (6 decimals; ``transformers_model.py``
+says exactly which, and it equals a ``transformers`` ``pipeline`` call within 1e-5). With a ``threshold`` the
+document is removed when its score is ``>= threshold`` (``remove_if: above``, e.g. toxicity) or ``< threshold``
+(``remove_if: below``, e.g. a quality model whose positive label is "good"), which is exactly the split ``curate
+classifier eval --threshold`` scores. Documents with nothing to score (empty text) keep no score and are kept
+(counter ``unscored``).
 
 Reason code: ``classifier_<name>`` (dots in ``name`` become underscores), e.g. ``classifier_quality_model``.
 
