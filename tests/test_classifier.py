@@ -1,7 +1,9 @@
 """fastText classifiers: `curate classifier train|eval` end to end, model card, tokenization shared by training and
-inference, the predict-only-fastText error, and the `classifier` stage (each reason, pickling)."""
+inference, the predict-only-fastText error, the `classifier` stage (each reason, pickling), and training and evaluating
+from shard sets (--positive/--negative). The transformers backend: tests/test_scorers.py."""
 
 import argparse
+import gzip
 import json
 import pickle
 import random
@@ -308,3 +310,75 @@ def test_shipped_cold_model_on_cold_dev(shared_data, capsys):
     )
     metrics = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and metrics["n"] == 6431 and metrics["f1"] >= 0.80
+
+
+def shard_set(root: Path, texts: list[str], name: str) -> Path:
+    """A real shard set (`curate run` over a JSONL file) holding ``texts``; returns its output directory."""
+    from curation.cli import main
+    from tests.conftest import write_tiny_pipeline
+
+    root.mkdir()
+    pipe = write_tiny_pipeline(root, [[{"id": f"{name}{i}", "text": t} for i, t in enumerate(texts)]], "", name=name)
+    pipe.write_text(pipe.read_text(encoding="utf-8").replace("stages:\n", "stages:\n  - normalize: {}\n"))
+    assert main(["run", str(pipe), "--no-progress"]) == 0
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def shard_sets(tmp_path_factory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("sets")
+    rng = random.Random(1)
+    good = [f"{rng.choice(SUBJECTS)}{rng.choice(NEUTRAL)}，{rng.choice(['真的', '确实'])}。{i}" for i in range(160)]
+    bad = [f"{rng.choice(SUBJECTS)}{rng.choice(INSULTS)}，{rng.choice(['真的', '确实'])}。{i}" for i in range(400)]
+    return shard_set(tmp / "ref", good + ["共同的句子。"], "ref"), shard_set(
+        tmp / "crawl", bad + ["共同的句子。"], "crawl"
+    )
+
+
+def test_train_and_eval_from_shard_sets(shard_sets, tmp_path, capsys):
+    ref, crawl = shard_sets
+    args = ["--positive", str(ref), "--negative", str(crawl / "manifest.json"), "--max-docs-per-class", "150"]
+    out = tmp_path / "q.bin"
+    code, stdout, err = curate(
+        "classifier", "train", *args, "--out", str(out), "--dim", "16", "--bucket", "10000", "--epoch", "10",
+        "--lr", "0.5", "--holdout-percent", "20", capsys=capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    card = json.loads(stdout.strip().splitlines()[-1])
+    with gzip.open(tmp_path / "q.data.jsonl.gz", "rt", encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    # at most 150 per class (a seeded sample of the 400 crawl documents); the text in both sets is dropped from both
+    assert sum(r["label"] == "1" for r in records) == 150 and sum(r["label"] == "0" for r in records) == 150
+    assert "共同的句子。" not in {r["text"] for r in records} and card["sources"]["dropped_in_both_classes"] == 1
+    assert {r["source"] for r in records} == {"ref", "crawl"}
+    dev = sum(r["split"] == "dev" for r in records)
+    assert 30 <= dev <= 90 and card["train_size"] == 300 - dev  # ~20% held out by hash
+    assert card["eval"]["split"] == "dev" and card["eval"]["n"] == dev and card["eval"]["f1"] > 0.9
+    [pos], [neg] = card["sources"]["positive"], card["sources"]["negative"]
+    assert (pos["name"], pos["docs_taken"], neg["name"], neg["num_docs"]) == ("ref", 150, "crawl", 401)
+    assert pos["manifest_sha256"] == fm.sha256_file(ref / "manifest.json")
+    # the same command gives the same sample (seeded)
+    again = tmp_path / "again" / "q.bin"
+    assert curate("classifier", "train", *args, "--out", str(again), "--dim", "16", "--bucket", "10000",
+                  "--holdout-percent", "20", capsys=capsys)[0] == 0  # fmt: skip
+    assert fm.sha256_file(again.parent / "q.data.jsonl.gz") == fm.sha256_file(tmp_path / "q.data.jsonl.gz")
+    # eval over whole shard sets: every document with text (401 + 161, minus the shared one in each)
+    code, stdout, _ = curate("classifier", "eval", "--model", str(out), "--positive", str(ref), "--negative",
+                             str(crawl), capsys=capsys)  # fmt: skip
+    metrics = json.loads(stdout.strip().splitlines()[-1])
+    assert code == 0 and metrics["n"] == 160 + 400 and metrics["f1"] > 0.9
+
+
+def test_shard_set_data_errors(shard_sets, tmp_path, capsys):
+    ref, crawl = shard_sets
+    out = str(tmp_path / "q.bin")
+    code, _, err = curate("classifier", "train", "--positive", str(ref), "--out", out, capsys=capsys)
+    assert code == 1 and "--positive and --negative go together" in err
+    code, _, err = curate("classifier", "train", "--data", "x.jsonl", "--positive", str(ref), "--negative",
+                          str(crawl), "--out", out, capsys=capsys)  # fmt: skip
+    assert code == 1 and "either --data or --positive/--negative" in err
+    code, _, err = curate("classifier", "train", "--out", out, capsys=capsys)
+    assert code == 1 and "no data" in err
+    code, _, err = curate("classifier", "train", "--positive", str(tmp_path / "nope"), "--negative", str(crawl),
+                          "--out", out, capsys=capsys)  # fmt: skip
+    assert code == 1 and "manifest not found" in err and "nope" in err

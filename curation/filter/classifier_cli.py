@@ -3,6 +3,10 @@
 Both print human-readable progress to stderr and ONE JSON object on the last line of stdout (train: the model
 card plus ``path`` and ``train_time_s``; eval: precision, recall, f1, accuracy, n, tp, fp, fn, tn, threshold,
 positive_label), so scripts can read ``tail -n1``.
+
+Data: a labelled JSONL (``--data``), or shard sets (``--positive M... --negative M...``, DCLM-style: reference
+sets vs a random sample of crawl sets; ``classifier_data.py`` builds the labelled file, written next to the model
+as ``<model stem>.data.jsonl.gz``, and the held-out ``dev`` split that train evaluates on).
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ import sys
 from curation.errors import CurateError
 
 TRAIN_EPILOG = """\
+example (DCLM-style quality classifier from shard sets; docs/quality-classifier.md):
+  curate classifier train --positive out/reference_wiki_zh out/domain_csldcp --negative out/web_zh out/ugc_zh \\
+      --max-docs-per-class 10000 --out models/quality_zh.bin --quantize
+
 example (COLD, Chinese offensive language; label 1 = offensive):
   curate classifier train --data ../shared/data/toxic_zh/cold_train_dev.jsonl --split train \\
       --out models/cold.bin --eval-split dev
@@ -22,7 +30,27 @@ example (COLD, Chinese offensive language; label 1 = offensive):
 
 
 def _add_data_args(p: argparse.ArgumentParser, default_split_help: str) -> None:
-    p.add_argument("--data", required=True, help="labelled JSONL (.jsonl or .jsonl.gz), one object per line")
+    p.add_argument("--data", help="labelled JSONL (.jsonl or .jsonl.gz), one object per line")
+    p.add_argument(
+        "--positive",
+        nargs="+",
+        metavar="MANIFEST",
+        help="instead of --data: reference shard sets (curate run output or its manifest.json), label 1",
+    )
+    p.add_argument(
+        "--negative", nargs="+", metavar="MANIFEST", help="with --positive: crawl shard sets to sample, label 0"
+    )
+    p.add_argument(
+        "--max-docs-per-class",
+        type=int,
+        help="with --positive/--negative: a seeded uniform sample of at most this many documents per class",
+    )
+    p.add_argument(
+        "--holdout-percent",
+        type=float,
+        help="with --positive/--negative: documents held out as split 'dev' by a hash of set name and id "
+        "(train default: 10; eval default: 0 = every document)",
+    )
     p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
     p.add_argument("--label-field", default="label", help="field holding the label (default: label)")
     p.add_argument("--split-field", help="field holding the split name (default: split, when --split is given)")
@@ -35,6 +63,20 @@ def _add_data_args(p: argparse.ArgumentParser, default_split_help: str) -> None:
 
 def _split_field(args) -> str | None:
     return args.split_field or ("split" if args.split is not None else None)
+
+
+def _check_sources(args) -> bool:
+    """True when the data comes from shard sets (--positive/--negative), False for --data; CurateError otherwise."""
+    from_sets = bool(args.positive or args.negative)
+    if from_sets and args.data:
+        raise CurateError("give either --data or --positive/--negative shard sets, not both")
+    if not from_sets and not args.data:
+        raise CurateError("no data: give --data LABELLED.jsonl or --positive MANIFEST... --negative MANIFEST...")
+    if from_sets and not (args.positive and args.negative):
+        raise CurateError("--positive and --negative go together: a classifier needs both classes")
+    if not from_sets and (args.max_docs_per_class is not None or args.holdout_percent is not None):
+        raise CurateError("--max-docs-per-class and --holdout-percent apply to --positive/--negative shard sets")
+    return from_sets
 
 
 def add_classifier_commands(subparsers) -> None:
@@ -121,7 +163,23 @@ def add_classifier_commands(subparsers) -> None:
 
 
 def cmd_classifier_train(args) -> int:
+    from pathlib import Path
+
     from curation.filter.fasttext_model import TrainParams, train
+
+    sources = None
+    if _check_sources(args):
+        from curation.filter.classifier_data import POSITIVE, build_examples, write_records
+
+        holdout = 10.0 if args.holdout_percent is None else args.holdout_percent
+        records, sources = build_examples(args.positive, args.negative, args.max_docs_per_class, holdout, args.seed)
+        out = Path(args.out)
+        args.data = str(write_records(records, out.with_name(out.stem + ".data.jsonl.gz")))
+        args.split_field, args.split = "split", "train"
+        args.positive_label = POSITIVE
+        if holdout > 0 and args.eval_split is None:
+            args.eval_split = "dev"
+        print(f"wrote {args.data}: {len(records)} labelled documents", file=sys.stderr)
 
     params = TrainParams(
         epoch=args.epoch,
@@ -150,6 +208,7 @@ def cmd_classifier_train(args) -> int:
             cutoff=args.cutoff,
             eval_split=args.eval_split,
             threshold=args.threshold,
+            sources=sources,
         )
     except (ValueError, OSError) as e:
         raise CurateError(str(e)) from e
@@ -163,13 +222,26 @@ def cmd_classifier_train(args) -> int:
 
 
 def cmd_classifier_eval(args) -> int:
-    from curation.filter.fasttext_model import evaluate, read_examples
+    from curation.filter.fasttext_model import Example, evaluate, read_examples
 
     try:
-        examples, skipped = read_examples(args.data, args.text_field, args.label_field, _split_field(args), args.split)
+        if _check_sources(args):
+            from curation.filter.classifier_data import POSITIVE, build_examples
+
+            holdout = args.holdout_percent or 0.0
+            records, _ = build_examples(args.positive, args.negative, args.max_docs_per_class, holdout, seed=0)
+            examples = [
+                Example(r["text"], r["label"]) for r in records if args.split is None or r["split"] == args.split
+            ]
+            skipped, args.positive_label, where = 0, POSITIVE, "the shard sets"
+        else:
+            examples, skipped = read_examples(
+                args.data, args.text_field, args.label_field, _split_field(args), args.split
+            )
+            where = args.data
         if not examples:
             raise ValueError(
-                f"{args.data}: no labelled record to evaluate"
+                f"{where}: no labelled record to evaluate"
                 + (f" in split {args.split!r}" if args.split is not None else "")
             )
         metrics = evaluate(args.model, examples, args.threshold, args.positive_label, args.tokenization)

@@ -269,6 +269,7 @@ def train(
     cutoff: int = 50_000,
     eval_split: str | None = None,
     threshold: float = 0.5,
+    sources: dict | None = None,
 ) -> dict:
     """Train a model on ``data`` (one split of it), write it and its card; returns the card (plus timings)."""
     if tokenization not in TOKENIZATIONS:
@@ -329,6 +330,8 @@ def train(
         "skipped": skipped,
         "fasttext": "0.9.3",
     }
+    if sources is not None:  # built from shard sets (classifier_data.py): which manifests, how many documents
+        card["sources"] = sources
     card_path(out).write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if eval_split is not None:
         dev, _ = read_examples(data, text_field, label_field, split_field, eval_split)
