@@ -20,7 +20,7 @@ from curation.errors import CurateError
 TRAIN_EPILOG = """\
 example (DCLM-style quality classifier from shard sets; docs/quality-classifier.md):
   curate classifier train --positive out/reference_wiki_zh out/domain_csldcp --negative out/web_zh out/ugc_zh \\
-      --max-docs-per-class 10000 --out models/quality_zh.bin --quantize
+      --max-docs-per-class 10000 --out out/models/quality_zh.bin --quantize
 
 example (COLD, Chinese offensive language; label 1 = offensive):
   curate classifier train --data ../shared/data/toxic_zh/cold_train_dev.jsonl --split train \\
