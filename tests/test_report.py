@@ -613,6 +613,8 @@ def test_tables_with_nothing_to_say_are_left_out(shard_set_report):
         rows = [[c.strip() for c in line.strip("|\n").split("|")] for line in table.splitlines()[2:]]
         for j in range(1, len(rows[0]) if rows else 0):
             assert any(r[j] != "n/a" for r in rows), f"an all-n/a column in\n{table}"
+    # a shard set's contents are the numbers under the title: no Contents section, no one-bar-per-panel plot
+    assert "## Contents" not in md and 'id="amounts"' not in page
     # one source: the source x licence table would repeat the licence table
     assert md.count("| licence | documents | characters |") == 1 and "| source | licence |" not in md
 

@@ -102,12 +102,13 @@ def mixture_plots(rep: dict) -> list[Plot]:
         for k, t in (("tokens", "tokens"), ("bytes", "bytes"), ("docs", "documents"), ("chars", "chars"))
         if any(s["realized"].get(k) is not None for s in src)
     ]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), _height(len(names))), squeeze=False)
-    for ax, (k, t) in zip(axes[0], keys):
-        _barh(ax, names, [s["realized"].get(k) or 0 for s in src], t)
-        if ax is not axes[0][0]:
-            ax.set_yticks([])
-    out.append(Plot("amounts", "Tokens, bytes and documents per source", _png(fig)))
+    if len(src) > 1:  # one source: one bar per panel, the numbers of the table under the report's title
+        fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), _height(len(names))), squeeze=False)
+        for ax, (k, t) in zip(axes[0], keys):
+            _barh(ax, names, [s["realized"].get(k) or 0 for s in src], t)
+            if ax is not axes[0][0]:
+                ax.set_yticks([])
+        out.append(Plot("amounts", "Tokens, bytes and documents per source", _png(fig)))
     cpt = [(s["name"], s["chars_per_token"]) for s in src if s.get("chars_per_token")]
     if cpt:
         fig, ax = plt.subplots(figsize=(6, _height(len(cpt))))

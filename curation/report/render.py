@@ -188,7 +188,12 @@ def sections(rep: dict, plots: tuple[list[Plot], dict[str, list[Plot]]]) -> list
         )
     if "amounts" in top_plots:
         sec.plots.append(top_plots["amounts"])
-    out.append(sec)
+    r = src[0]["realized"]
+    same = [r["docs"], r["chars"], r["bytes"], r["tokens"]] == [
+        t.get("num_docs"), t.get("num_chars"), t.get("bytes"), t.get("num_tokens")
+    ]
+    if rep["manifest_kind"] == "mixture" or not same:  # a shard set's are the numbers under the title
+        out.append(sec)
 
     if any(s["chars_per_token"] for s in src):
         sec = Section("Tokenizer compression")
