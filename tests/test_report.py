@@ -675,6 +675,9 @@ def test_plot_labels_draw_chinese_with_the_report_font():
         warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would be raised
         pa, pb = draw(a), draw(b)
     assert (pa < 128).any() and (pa != pb).any()
+    with report_font(a + b).in_matplotlib(), warnings.catch_warnings():  # a second report, same characters and family
+        warnings.simplefilter("error")
+        assert (draw(a) == pa).all()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert (draw(a) == draw(b)).all()  # DejaVu Sans alone: tofu, the same for any four characters

@@ -94,8 +94,13 @@ class ReportFont:
                 with matplotlib.rc_context({"font.family": ["DejaVu Sans", self.family]}):
                     yield
             finally:
-                font_manager.fontManager.ttflist = [e for e in font_manager.fontManager.ttflist if e.fname != path]
-                font_manager.fontManager._findfont_cached.cache_clear()
+                fm = font_manager.fontManager
+                fm.ttflist = [e for e in fm.ttflist if e.fname != path]
+                # findfont caches by family: a later report with the same characters (same family name) must not
+                # get this deleted file
+                cached = getattr(fm, "_findfont_cached", None)
+                if cached is not None and hasattr(cached, "cache_clear"):
+                    cached.cache_clear()
 
 
 def report_font(text: str, source: Path = SHIPPED_FONT) -> ReportFont:
