@@ -78,6 +78,8 @@ def _fmt_int(n) -> str:
 def _print_summary(result, console) -> None:
     from rich.table import Table
 
+    from curation.ingest.reader import NON_DOCUMENT_REASONS
+
     st = result.stats
     t = Table(title=f"{st['name']}: documents through each stage", title_justify="left")
     for col, j in [("stage", "left"), ("docs in", "right"), ("kept", "right"), ("removed", "right"),
@@ -85,16 +87,22 @@ def _print_summary(result, console) -> None:
                    ("time s", "right")]:
         t.add_column(col, justify=j)
     ing = st["ingest"]
-    skipped = sum(ing["skipped"].values())
-    reasons = ", ".join(f"{k} {v}" for k, v in sorted(ing["skipped"].items(), key=lambda kv: -kv[1])[:3])
-    t.add_row("ingest", _fmt_int(ing["records_read"]), _fmt_int(ing["docs_out"]), _fmt_int(skipped),
-              reasons, "", "", f"{ing['time_s']:.1f}")
+    # WARC request / metadata records are not documents: listed under the table, not as ingest removals
+    not_docs = {k: v for k, v in ing["skipped"].items() if k in NON_DOCUMENT_REASONS}
+    skips = sorted(((k, v) for k, v in ing["skipped"].items() if k not in not_docs), key=lambda kv: -kv[1])
+    t.add_row("ingest", _fmt_int(ing["records_read"] - sum(not_docs.values())), _fmt_int(ing["docs_out"]),
+              _fmt_int(sum(v for _, v in skips)), ", ".join(f"{k} {v}" for k, v in skips[:3]), "", "",
+              f"{ing['time_s']:.1f}")
     for s in st["stages"]:
         rs = sorted(s["removed_by_reason"].items(), key=lambda kv: -kv[1]["docs"])
         t.add_row(s["stage"], _fmt_int(s["docs_in"]), _fmt_int(s["kept"]), _fmt_int(s["removed"]),
                   ", ".join(f"{k} {v['docs']}" for k, v in rs[:3]), _fmt_int(s["chars_in"]),
                   _fmt_int(s["chars_kept"]), f"{s['time_s']:.1f}")
     console.print(t)
+    if not_docs:
+        console.print(f"ingest read {_fmt_int(ing['records_read'])} records; "
+                      + ", ".join(f"{_fmt_int(v)} {k}" for k, v in not_docs.items())
+                      + " (WARC request, metadata or warcinfo records) are not documents and not counted above")
     out = st["output"]
     wall = st["wall_time_s"] or 0
     mb = ing["bytes_in"] / 1e6

@@ -144,17 +144,20 @@ def test_shard_set_report_equals_manifest_stats_and_shards(shard_set, tmp_path):
     assert rep["totals"]["bytes"] == m["totals"]["bytes"]
     (entry,) = rep["shard_sets"].values()
     f = entry["funnel"]
+    not_docs = stats["ingest"]["skipped"]["non_response"]  # the sample crawl's WARC request / metadata records
+    assert not_docs > 100 and f["records_read"] == stats["ingest"]["records_read"]
+    assert f["not_documents"] == [{"stage": "ingest", "reason": "non_response", "records": not_docs}]
     assert f["stages"][0] == {
         "stage": "ingest",
-        "docs_in": stats["ingest"]["records_read"],
+        "docs_in": stats["ingest"]["records_read"] - not_docs,
         "kept": stats["ingest"]["docs_out"],
-        "removed": stats["ingest"]["records_read"] - stats["ingest"]["docs_out"],
+        "removed": stats["ingest"]["records_read"] - not_docs - stats["ingest"]["docs_out"],
         "chars_in": None,
         "chars_kept": None,
     }
     for row, s in zip(f["stages"][1:], stats["stages"], strict=True):
         assert row == {k: s[k] for k in ("stage", "docs_in", "kept", "removed", "chars_in", "chars_kept")}
-    expected_reasons = [("ingest", r, n, None) for r, n in stats["ingest"]["skipped"].items()]
+    expected_reasons = [("ingest", r, n, None) for r, n in stats["ingest"]["skipped"].items() if r != "non_response"]
     expected_reasons += [
         (s["stage"], r, v["docs"], v["chars"]) for s in stats["stages"] for r, v in s["removed_by_reason"].items()
     ]
@@ -537,3 +540,173 @@ def test_report_on_a_real_mixture(shared_data, tmp_path, monkeypatch):
     assert sum(rep["mixed_output"]["docs"]["languages"].values()) == m["totals"]["num_docs"]
     assert assert_cells_from_json(md_cells(md), rep) > 100
     assert assert_cells_from_json(html_cells(page).cells, rep) > 100
+
+
+# --------------------------------------------------------------------------------------------- Chinese in the report
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="session")
+def shard_set_report(shard_set, tmp_path_factory) -> tuple[dict, str, str]:
+    """(report.json, report.md, report.html) of the sample crawl's shard set, once for the tests below."""
+    return report(shard_set, tmp_path_factory.mktemp("report") / "r")
+
+
+def embedded_font(page: str):
+    """The @font-face font of report.html, parsed by fontTools, and the family name the CSS gives it."""
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    m = re.search(r'@font-face\{font-family:"([^"]+)";src:url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)', page)
+    assert m, "report.html embeds no @font-face font"
+    return m[1], TTFont(io.BytesIO(base64.b64decode(m[2])))
+
+
+def page_text(page: str) -> str:
+    body = re.sub(r'src="data:[^"]+"', "", page.split("<body>", 1)[1])
+    return re.sub(r"<[^>]+>", "", body)
+
+
+def test_report_embeds_a_cjk_font_cut_to_its_characters(shard_set_report):
+    from curation.report.cjk_font import SHIPPED_FONT
+
+    _, _, page = shard_set_report
+    family, font = embedded_font(page)
+    cmap = font.getBestCmap()
+    text = page_text(page)
+    han = set(HAN.findall(text))
+    assert len(han) > 300  # the sample documents' titles and excerpts
+    from fontTools.ttLib import TTFont
+
+    shipped = TTFont(str(SHIPPED_FONT)).getBestCmap()
+    # every character of the page the shipped font has is in the embedded font; nothing beyond what the report
+    # shows (report.json's strings, the report's words, ASCII) is
+    assert {ord(c) for c in text if ord(c) in shipped} <= set(cmap)
+    assert len(cmap) < 2 * len(set(text)) + 95 and len(cmap) < len(shipped) / 5
+    assert sum(ord(c) in cmap for c in han) / len(han) > 0.99
+    # the stack names the embedded font first; Chinese sample text says which Chinese it is
+    assert re.search(r'body\{font-family:"' + re.escape(family) + '",system-ui', page)
+    assert '<html lang="en">' in page and re.search(r'<td class="x" lang="zh-Hans">[^<]*[\u4e00-\u9fff]', page)
+    cells = re.findall(r"<td([^>]*)>([^<]*)", page)
+    assert all('lang="zh' in attrs for attrs, txt in cells if HAN.search(txt))  # every Chinese cell says so
+
+
+def test_captions_sit_above_their_figures(shard_set_report):
+    _, _, page = shard_set_report
+    figures = re.findall(r"<figure[^>]*>(.*?)</figure>", page, flags=re.DOTALL)
+    assert len(figures) >= 6
+    for fig in figures:
+        assert fig.startswith("<figcaption") and fig.index("</figcaption>") < fig.index("<img"), fig[:200]
+
+
+def test_tables_with_nothing_to_say_are_left_out(shard_set_report):
+    rep, md, page = shard_set_report
+    assert rep["compute"]["tokens"] is None and rep["totals"]["num_tokens"] is None
+    # a shard set has no tokens: no compute table of n/a, no all-n/a tokens column; the reason is said once
+    assert "Compute estimate" in md and "No token count, so no estimate" in md
+    assert "training FLOPs 6ND" not in md and "GPU-days" not in page
+    assert "| shards | documents | characters | bytes |" in md
+    for table in re.findall(r"(?:^\|.*\|\n)+", md, flags=re.MULTILINE):
+        rows = [[c.strip() for c in line.strip("|\n").split("|")] for line in table.splitlines()[2:]]
+        for j in range(1, len(rows[0]) if rows else 0):
+            assert any(r[j] != "n/a" for r in rows), f"an all-n/a column in\n{table}"
+    # a shard set's contents are the numbers under the title: no Contents section, no one-bar-per-panel plot
+    assert "## Contents" not in md and 'id="amounts"' not in page
+    # one source: the source x licence table would repeat the licence table
+    assert md.count("| licence | documents | characters |") == 1 and "| source | licence |" not in md
+
+
+def test_non_document_records_are_apart_from_removals_in_report_and_terminal(shard_set, shard_set_report):
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from curation.cli import _print_summary
+
+    stats = json.loads((shard_set.parent / "stats.json").read_text())
+    ing = stats["ingest"]
+    nd = ing["skipped"]["non_response"]
+    candidates = ing["records_read"] - nd
+    rep, md, page = shard_set_report
+    f = next(iter(rep["shard_sets"].values()))["funnel"]
+    assert all(r["reason"] != "non_response" for r in f["removed_by_reason"])
+    assert sum(r["docs"] for r in f["removed_by_reason"] if r["stage"] == "ingest") == f["stages"][0]["removed"]
+    assert f"| ingest | {num(candidates)} | {num(ing['docs_out'])} | {num(candidates - ing['docs_out'])} |" in md
+    assert f"| ingest | non_response | {num(nd)} |" in md and f"Ingest read {num(ing['records_read'])} records" in md
+    assert "ingest: non_response" not in md
+    assert f'<td class="s">non_response</td><td class="n">{num(nd)}</td>' in page
+
+    console = Console(record=True, width=200)
+    _print_summary(SimpleNamespace(stats=stats, stats_path="stats.json", manifest_path="manifest.json"), console)
+    out = console.export_text()
+    row = next(line for line in out.splitlines() if re.match(r"\W*ingest\b", line))
+    cells = [c.strip() for c in re.split(r"[│|]", row) if c.strip()]
+    assert cells[1:4] == [f"{candidates:,}", f"{ing['docs_out']:,}", f"{candidates - ing['docs_out']:,}"], row
+    assert "non_response" not in row
+    assert f"ingest read {ing['records_read']:,} records; {nd:,} non_response" in " ".join(out.split())
+
+
+def test_plot_labels_draw_chinese_with_the_report_font():
+    """Two Chinese labels draw different pixels with the report font; with matplotlib's default font alone both
+    are the same row of boxes (the test is not vacuous)."""
+    import warnings
+
+    import numpy as np
+
+    from curation.report.cjk_font import report_font
+    from curation.report.plots import _plt
+
+    def draw(label: str) -> np.ndarray:
+        plt = _plt()
+        fig = plt.figure(figsize=(2, 0.5), dpi=80)
+        fig.text(0.05, 0.3, label, fontsize=14)
+        fig.canvas.draw()
+        px = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+        plt.close(fig)
+        return px
+
+    a, b = "网页文本", "中文语料"
+    font = report_font(a + b)
+    assert font.missing == "" and font.chars == 95 + len(set(a + b))
+    with font.in_matplotlib(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would be raised
+        pa, pb = draw(a), draw(b)
+    assert (pa < 128).any() and (pa != pb).any()
+    with report_font(a + b).in_matplotlib(), warnings.catch_warnings():  # a second report, same characters and family
+        warnings.simplefilter("error")
+        assert (draw(a) == pa).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert (draw(a) == draw(b)).all()  # DejaVu Sans alone: tofu, the same for any four characters
+
+
+CJK_PROBE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{style}
+<style>.probe{{position:absolute;left:10px;margin:0;white-space:nowrap;font-size:24px}}</style></head><body>
+<p class="probe" lang="zh" style="top:10px">{a}</p><p class="probe" lang="zh" style="top:80px">{b}</p></body></html>"""
+
+
+def test_report_css_draws_chinese_in_headless_chromium(shard_set_report, tmp_path):
+    """The same line in the report's CSS with two different Chinese strings from the report: with a CJK font the
+    pixels differ; as tofu (Debian's Chromium has no CJK font, so the report must bring its own) they do not."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install it (apt-get install -y chromium) for the real-browser check")
+    import numpy as np
+    from matplotlib.image import imread
+
+    _, _, page = shard_set_report
+    han = list(dict.fromkeys(HAN.findall(page_text(page))))
+    a, b = "".join(han[:10]), "".join(han[10:20])
+    assert len(b) == 10
+    style = "".join(re.findall(r"<style>.*?</style>", page, flags=re.DOTALL))
+    probe = tmp_path / "cjk.html"
+    probe.write_text(CJK_PROBE.format(style=style, a=a, b=b), encoding="utf-8")
+    shot = tmp_path / "cjk.png"
+    res = chromium(tmp_path, "--window-size=400,150", f"--screenshot={shot}", probe.as_uri())
+    assert shot.is_file(), res.stderr[-2000:]
+    px = imread(shot)[..., :3]
+    line_a, line_b = px[5:60], px[75:130]
+    assert (line_a < 0.5).any() and (line_b < 0.5).any(), "no text drawn"
+    assert (np.abs(line_a - line_b) > 0.1).mean() > 0.01, f"{a} and {b} draw the same pixels: tofu"

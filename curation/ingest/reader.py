@@ -70,6 +70,9 @@ REASONS = (
 )
 # Normal crawl content rather than damage: counted, never warned about or kept as examples.
 EXPECTED_REASONS = frozenset({"non_response", "http_status", "non_html"})
+# Records that are not documents at all (not an HTTP response): the funnels of `curate run` and `curate report` list
+# them apart from the removals of documents.
+NON_DOCUMENT_REASONS = frozenset({"non_response"})
 MAX_REPORT_EXAMPLES = 20
 REPORT_SUBDIR = "ingest_errors"
 FORMATS = ("warc", "wet", "jsonl", "parquet")

@@ -1,4 +1,5 @@
-"""Plots of a report dict, as PNG bytes (matplotlib, Agg backend; no display, no fonts beyond the defaults).
+"""Plots of a report dict, as PNG bytes (matplotlib, Agg backend; no display). render.py draws them inside
+`ReportFont.in_matplotlib()`, so a Chinese label (a source, licence or host name) is drawn in the embedded CJK font.
 
 Each function takes the report dict (collect.py) and returns a list of `Plot(id, title, png)`; the HTML embeds
 them as data: URIs, so report.html is one self-contained file. ~60 ms per figure at 80 dpi.
@@ -30,7 +31,7 @@ def _plt():
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # missing CJK glyphs in a host or licence label draw as boxes, not errors
+        warnings.simplefilter("ignore")  # a glyph neither DejaVu nor the CJK font has draws as a box, not an error
         fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
     _plt().close(fig)
     return buf.getvalue()
@@ -101,12 +102,13 @@ def mixture_plots(rep: dict) -> list[Plot]:
         for k, t in (("tokens", "tokens"), ("bytes", "bytes"), ("docs", "documents"), ("chars", "chars"))
         if any(s["realized"].get(k) is not None for s in src)
     ]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), _height(len(names))), squeeze=False)
-    for ax, (k, t) in zip(axes[0], keys):
-        _barh(ax, names, [s["realized"].get(k) or 0 for s in src], t)
-        if ax is not axes[0][0]:
-            ax.set_yticks([])
-    out.append(Plot("amounts", "Tokens, bytes and documents per source", _png(fig)))
+    if len(src) > 1:  # one source: one bar per panel, the numbers of the table under the report's title
+        fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), _height(len(names))), squeeze=False)
+        for ax, (k, t) in zip(axes[0], keys):
+            _barh(ax, names, [s["realized"].get(k) or 0 for s in src], t)
+            if ax is not axes[0][0]:
+                ax.set_yticks([])
+        out.append(Plot("amounts", "Tokens, bytes and documents per source", _png(fig)))
     cpt = [(s["name"], s["chars_per_token"]) for s in src if s.get("chars_per_token")]
     if cpt:
         fig, ax = plt.subplots(figsize=(6, _height(len(cpt))))
@@ -131,7 +133,8 @@ def shard_set_plots(key: str, idx: int, entry: dict) -> list[Plot]:
         rows = f["stages"]
         fig, ax = plt.subplots(figsize=(7, _height(len(rows))))
         _barh(ax, [r["stage"] for r in rows], [r["kept"] for r in rows], "documents kept after the stage")
-        ax.axvline(rows[0]["docs_in"], color="#999", linestyle=":", label="records read")
+        # ingest's records that could be documents (WARC request / metadata records are not: see the section text)
+        ax.axvline(rows[0]["docs_in"], color="#999", linestyle=":", label="ingest: candidate records")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the bars, never over them
         out.append(Plot(f"funnel_{idx}", f"{label}: filter funnel", _png(fig)))
         rr = sorted(f["removed_by_reason"], key=lambda r: -r["docs"])

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from dataclasses import dataclass, field
 
+from curation.report.cjk_font import ReportFont, report_font
 from curation.report.plots import Plot, all_plots
 
 
@@ -40,6 +42,8 @@ class Table:
     headers: list[str]
     rows: list[list[str]]
     check: bool = True  # False for free text (sample excerpts): the number check skips it
+    row_langs: list[str | None] | None = None  # per row: the language of its free-text cells (sample documents)
+    text_cols: tuple[int, ...] = ()  # the free-text columns row_langs applies to
 
 
 @dataclass
@@ -184,7 +188,12 @@ def sections(rep: dict, plots: tuple[list[Plot], dict[str, list[Plot]]]) -> list
         )
     if "amounts" in top_plots:
         sec.plots.append(top_plots["amounts"])
-    out.append(sec)
+    r = src[0]["realized"]
+    same = [r["docs"], r["chars"], r["bytes"], r["tokens"]] == [
+        t.get("num_docs"), t.get("num_chars"), t.get("bytes"), t.get("num_tokens")
+    ]
+    if rep["manifest_kind"] == "mixture" or not same:  # a shard set's are the numbers under the title
+        out.append(sec)
 
     if any(s["chars_per_token"] for s in src):
         sec = Section("Tokenizer compression")
@@ -220,16 +229,17 @@ def sections(rep: dict, plots: tuple[list[Plot], dict[str, list[Plot]]]) -> list
                 ],
             )
         )
-        sec.tables.append(
-            Table(
-                ["source", "licence", "documents", "characters", "tokens"],
-                [
-                    [s, k, num(v.get("docs")), num(v.get("chars")), num(v.get("tokens"))]
-                    for s, m_ in lic["by_source"].items()
-                    for k, v in m_.items()
-                ],
+        if len(lic["by_source"]) > 1:  # one source: the same rows as the table above
+            sec.tables.append(
+                Table(
+                    ["source", "licence", "documents", "characters", "tokens"],
+                    [
+                        [s, k, num(v.get("docs")), num(v.get("chars")), num(v.get("tokens"))]
+                        for s, m_ in lic["by_source"].items()
+                        for k, v in m_.items()
+                    ],
+                )
             )
-        )
         if lic.get("totals_by_source"):
             what = "mixture source" if rep["manifest_kind"] == "mixture" else "source name (pipeline input)"
             sec.tables.append(
@@ -253,29 +263,45 @@ def sections(rep: dict, plots: tuple[list[Plot], dict[str, list[Plot]]]) -> list
         "`--model-params`, the throughput with `--gpu-flops` (default 4e14: H100 SXM dense BF16 "
         "peak 989 TFLOP/s at ~40% MFU)."
     )
-    if c["tokens"] is None:
-        sec.paragraphs.append("No token count: tokenize the set (`curate tokenize`) or report on a tokenized mixture.")
-    sec.tables.append(
-        _kv(
-            [
-                ("model parameters N", num(c["model_params"])),
-                ("training tokens D", num(c["tokens"])),
-                ("training FLOPs 6ND", num(c["training_flops"])),
-                ("sustained FLOP/s per GPU", num(c["gpu_flops"])),
-                ("GPU-days", num(c["gpu_days"])),
-                ("tokens per parameter", num(c["tokens_per_param"])),
-                ("compute-optimal tokens 20N", num(c["chinchilla_tokens"])),
-                ("D / compute-optimal", num(c["chinchilla_ratio"])),
-            ]
+    if c["tokens"] is None:  # the table would be n/a but for N and the GPU's FLOP/s, which the reader gave
+        sec.paragraphs = [
+            "No token count, so no estimate: tokenize the set (`curate tokenize`) or report on a tokenized mixture."
+        ]
+    else:
+        sec.tables.append(
+            _kv(
+                [
+                    ("model parameters N", num(c["model_params"])),
+                    ("training tokens D", num(c["tokens"])),
+                    ("training FLOPs 6ND", num(c["training_flops"])),
+                    ("sustained FLOP/s per GPU", num(c["gpu_flops"])),
+                    ("GPU-days", num(c["gpu_days"])),
+                    ("tokens per parameter", num(c["tokens_per_param"])),
+                    ("compute-optimal tokens 20N", num(c["chinchilla_tokens"])),
+                    ("D / compute-optimal", num(c["chinchilla_ratio"])),
+                ]
+            )
         )
-    )
     out.append(sec)
 
     if rep.get("mixed_output"):
         out += _set_sections("mixed_output", rep["mixed_output"], plots[1].get("mixed_output", []), rep["options"])
     for key, e in rep["shard_sets"].items():
         out += _set_sections(key, e, plots[1].get(key, []), rep["options"])
+    for sec in out:
+        sec.tables = [t for t in map(_prune, sec.tables) if t.rows]
     return out
+
+
+def _prune(t: Table) -> Table:
+    """Leave out columns that say nothing: every cell n/a (a shard set's tokens, an untokenized source's ratios).
+    The first column names the row and always stays."""
+    if not t.check or not t.rows:
+        return t
+    keep = [j for j in range(len(t.headers)) if j == 0 or any(row[j] != "n/a" for row in t.rows)]
+    if len(keep) == len(t.headers):
+        return t
+    return Table([t.headers[j] for j in keep], [[row[j] for j in keep] for row in t.rows], t.check)
 
 
 def _set_sections(key: str, e: dict, plots: list[Plot], options: dict) -> list[Section]:
@@ -313,6 +339,17 @@ def _set_sections(key: str, e: dict, plots: list[Plot], options: dict) -> list[S
                 ],
             )
         )
+        nd = f.get("not_documents") or []
+        if nd:
+            sec.paragraphs.append(
+                f"Ingest read {num(f['records_read'])} records; {num(sum(r['records'] for r in nd))} of them are not "
+                "documents (non_response: WARC request, metadata and warcinfo records) and are counted apart from "
+                "the removals below."
+            )
+            sec.tables.append(
+                Table(["stage", "records that are not documents", "records"],
+                      [[r["stage"], r["reason"], num(r["records"])] for r in nd])
+            )
         if not f["removed_by_reason"]:
             sec.paragraphs.append("No stage removed any document.")
         else:
@@ -377,6 +414,8 @@ def _set_sections(key: str, e: dict, plots: list[Plot], options: dict) -> list[S
                     for s in d["samples"]
                 ],
                 check=False,
+                row_langs=[doc_lang(s["lang"], s.get("script")) for s in d["samples"]],
+                text_cols=(2, 5),
             )
         )
         out.append(sec)
@@ -403,37 +442,65 @@ def to_markdown(secs: list[Section]) -> str:
     return "\n".join(lines)
 
 
-CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+# The embedded CJK font (cjk_font.py) comes first in the stack, so every machine draws the same glyphs; the others
+# only draw characters it lacks. Captions sit above their figure (a caption below read as the next figure's heading).
+CSS = """body{font-family:%(font)ssystem-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:.6em 0 1.2em}td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px}
-td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}figure{margin:1em 0}
-img{max-width:100%}code{background:#f3f3f3}td.x{max-width:420px;font-size:12px}"""
+td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}figure{margin:1.6em 0 1em}
+figcaption{font-weight:600;margin-bottom:.3em}
+img{max-width:100%%}code{background:#f3f3f3}td.x{max-width:420px;font-size:12px}"""
+
+# Han ideographs (and extension A), kana, CJK punctuation, full-width forms: text in these is marked lang="zh" (or
+# the document's own language) so the browser picks Chinese glyph forms and line breaking.
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+_NUM_CELL = re.compile(r"-?[\d,]+(\.\d+)?(e[+-]\d+)?%?|n/a")
 
 
 def _is_num(s: str) -> bool:
-    return bool(s) and (s[0].isdigit() or s[0] == "-" or s == "n/a") and not any(ch.isalpha() for ch in s[1:4])
+    return bool(_NUM_CELL.fullmatch(s))
 
 
-def to_html(secs: list[Section]) -> str:
+def _lang(text: str, lang: str | None = None) -> str:
+    """A lang attribute for an element: the document's own language for free text, zh for other CJK text."""
+    if lang:
+        return f' lang="{html.escape(lang)}"'
+    return ' lang="zh"' if _CJK.search(text) else ""
+
+
+def doc_lang(lang: str | None, script: str | None) -> str | None:
+    """BCP 47 tag of a sample document: its langid code, with the script for Chinese (zh-Hans / zh-Hant)."""
+    if not lang or lang == "unknown":
+        return None
+    return f"{lang}-{script}" if lang == "zh" and script in ("Hans", "Hant") else lang
+
+
+def to_html(secs: list[Section], font: ReportFont | None = None) -> str:
     e = html.escape
+    css = CSS % {"font": f'"{font.family}",' if font else ""}
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(secs[0].title)}</title><style>{CSS}</style></head><body>",
+        '<html lang="en"><head><meta charset="utf-8">',  # the report's own words are English; data cells say theirs
+        f"<title>{e(secs[0].title)}</title><style>{font.css() if font else ''}\n{css}</style></head><body>",
     ]
     for sec in secs:
-        parts.append(f"<h{sec.level}>{e(sec.title)}</h{sec.level}>")
+        parts.append(f"<h{sec.level}{_lang(sec.title)}>{e(sec.title)}</h{sec.level}>")
         for p in sec.paragraphs:
-            parts.append("<p>" + re.sub(r"`([^`]+)`", r"<code>\1</code>", e(p)) + "</p>")
+            parts.append(f"<p{_lang(p)}>" + re.sub(r"`([^`]+)`", r"<code>\1</code>", e(p)) + "</p>")
         for t in sec.tables:
             cls = "" if t.check else ' class="free"'
             parts.append(
                 f"<table{cls}><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in t.headers) + "</tr></thead><tbody>"
             )
-            for row in t.rows:
+            for i, row in enumerate(t.rows):
+                row_lang = t.row_langs[i] if t.row_langs else None
                 parts.append(
                     "<tr>"
                     + "".join(
-                        f'<td class="{"n" if _is_num(c) else ("x" if not t.check else "s")}">{e(c)}</td>' for c in row
+                        f'<td class="{"n" if _is_num(c) else ("x" if not t.check else "s")}"'
+                        f"{_lang(c, row_lang if j in t.text_cols else None)}>{e(c)}</td>"
+                        for j, c in enumerate(row)
                     )
                     + "</tr>"
                 )
@@ -441,19 +508,26 @@ def to_html(secs: list[Section]) -> str:
         for p in sec.plots:
             data = base64.b64encode(p.png).decode("ascii")
             parts.append(
-                f'<figure id="{e(p.id)}"><img alt="{e(p.title)}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{e(p.title)}</figcaption></figure>"
+                f'<figure id="{e(p.id)}"><figcaption{_lang(p.title)}>{e(p.title)}</figcaption>'
+                f'<img alt="{e(p.title)}" src="data:image/png;base64,{data}"></figure>'
             )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
 def render(rep: dict) -> tuple[str, str, int]:
-    """(report.md text, report.html text, number of plots)."""
-    plots = all_plots(rep)
+    """(report.md text, report.html text, number of plots).
+
+    The CJK font is cut to the characters of report.json and of the report's own text (the plots' labels come from
+    both), then draws the plots and is embedded in the HTML."""
+    text = to_markdown(sections(rep, ([], {}))) + json.dumps(rep, ensure_ascii=False)
+    font = report_font(text)
+    with font.in_matplotlib():
+        plots = all_plots(rep)
     secs = sections(rep, plots)
     n = len(plots[0]) + sum(len(v) for v in plots[1].values())
     from curation.report.buckets import add_sections  # score buckets of a mixture (its own module)
 
-    n += add_sections(secs, rep)
-    return to_markdown(secs), to_html(secs), n
+    with font.in_matplotlib():
+        n += add_sections(secs, rep)
+    return to_markdown(secs), to_html(secs, font), n

@@ -124,6 +124,7 @@ def scan_shard_set(manifest: dict, root: Path, max_docs: int, samples: int) -> d
                             "url": meta.get("url"),
                             "title": meta.get("title"),
                             "lang": meta.get("lang"),
+                            "script": meta.get("script"),  # zh + Hant -> lang="zh-Hant" in report.html
                             "chars": n,
                             "excerpt": text[:EXCERPT_CHARS],
                         }
