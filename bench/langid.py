@@ -4,18 +4,26 @@ Same texts for both columns. Data (../shared/data, absent -> exit with a message
 - yue: yue/yue.jsonl.gz (written Hong Kong Cantonese: Common Voice, HKCanCor, CantoMap), gold ``yue``
 - zh: prose_zh_wiki passages; html_zh_news main text (``extract`` stage) as documents and as short lines
   (>= 8 characters); reviews_zh and toxic_zh (colloquial Mandarin) samples; opencc test texts (simplified and
-  traditional), gold ``zh``
+  traditional); Traditional-script Mandarin: prose_zh_wiki converted to Taiwan usage (OpenCC s2twp) and the reviews
+  sample converted to Hong Kong characters (s2hk): Mandarin grammar in the script of written Cantonese, gold ``zh``
 - ja, ko: html_zh_magic reference content of the ja/ko pages, as lines (>= 8 characters)
 - en, fr, de, es, ...: html_multi main text (``extract`` stage) of pages with a ``lang`` attribute
 The script column: share of Chinese-gold news lines whose ``script`` equals the script of their whole page.
 
-Run: ``PYTHONPATH=. python bench/langid.py [--sample N]`` -> markdown table on stdout (bench/LANGID.md).
+yue is also split by source and by utterance length in Han characters, with a line counting the utterances that
+carry no evidence at all (no Han character, or only interjections that Mandarin writes the same way: 哦 嗯 唔 ...).
+
+Run: ``PYTHONPATH=. python bench/langid.py [--sample N] [--baseline-rules OLD_chinese.py]`` -> markdown table on
+stdout (bench/LANGID.md). ``--baseline-rules`` also times ``decide`` of another version of
+``curation/langid/chinese.py`` (e.g. ``git show REV:curation/langid/chinese.py > /tmp/old.py``) against the current
+one on the same texts, alternating, 3 rounds, and prints its yue / false-yue counts.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
 import random
 import re
@@ -33,7 +41,11 @@ from curation.normalize.script import HanScript
 
 KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")
 HANGUL = re.compile("[\uac00-\ud7a3]")
-HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+# interjections and fillers that Mandarin writes with the same characters (唔 = "mm", 喀 = a cough in HKCanCor): an
+# utterance made only of these (or without any Han character) carries no evidence of Cantonese at all
+FILLERS = set("哦噢喔嗯唔誒欸喀吓嘩哇啊呀吖好哈咦喂呃唉哎嘿咯嘛")
+LENGTH_BUCKETS = ((1, 2), (3, 5), (6, 9), (10, 10**9))
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -70,12 +82,19 @@ def datasets(sample: int) -> dict[str, list[tuple[str, str]]]:
     sets["yue (yue/, all)"] = [(r["text"], "yue") for r in yue]
     for source in sorted({r["source"] for r in yue}):
         sets[f"yue {source}"] = [(r["text"], "yue") for r in yue if r["source"] == source]
-    sets["yue, >= 10 Han characters"] = [(r["text"], "yue") for r in yue if len(HAN.findall(r["text"])) >= 10]
+    for lo, hi in LENGTH_BUCKETS:
+        name = f"yue, >= {lo} Han characters" if hi > 100 else f"yue, {lo}-{hi} Han characters"
+        sets[name] = [(r["text"], "yue") for r in yue if lo <= len(HAN.findall(r["text"])) <= hi]
     sets["zh prose_zh_wiki"] = [(r["text"], "zh") for r in jsonl("prose_zh_wiki/passages.jsonl")]
     sets["zh html_zh_news docs"] = [(t, "zh") for t in extracted(jsonl("html_zh_news/pages.jsonl.gz"))]
     sets["zh html_zh_news lines"] = [(ln, "zh") for t, _ in sets["zh html_zh_news docs"] for ln in lines(t)]
     sets["zh reviews_zh"] = [(r["text"], "zh") for r in pick(jsonl("reviews_zh/reviews.jsonl.gz"), sample)]
     sets["zh toxic_zh"] = [(r["text"], "zh") for r in pick(jsonl("toxic_zh/cold_train_dev.jsonl"), sample)]
+    import opencc as occ
+
+    s2tw, s2hk = occ.OpenCC("s2twp"), occ.OpenCC("s2hk")
+    sets["zh prose_zh_wiki as Taiwan Mandarin (s2twp)"] = [(s2tw.convert(t), g) for t, g in sets["zh prose_zh_wiki"]]
+    sets["zh reviews_zh in HK characters (s2hk)"] = [(s2hk.convert(t), g) for t, g in sets["zh reviews_zh"]]
     opencc = jsonl("opencc/conversion_pairs.jsonl")
     sets["zh opencc texts"] = [(t, "zh") for r in opencc for t in (r["text"], r["expected"]) if len(t) >= 4]
     magic = jsonl("html_zh_magic/pages.jsonl.gz")
@@ -99,6 +118,7 @@ def datasets(sample: int) -> dict[str, list[tuple[str, str]]]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sample", type=int, default=5000, help="texts per large set (reviews, toxic)")
+    ap.add_argument("--baseline-rules", type=Path, help="another chinese.py to time and count against the current")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"shared data not found at {DATA}", file=sys.stderr)
@@ -162,9 +182,48 @@ def main() -> int:
             print(f"\nscript (Hans/Hant) right on {r['n']} html_zh_news lines: lid.176 + script "
                   f"{r['script_raw']:.3f}, curate {r['script_ours']:.3f}; among the {r['script_ours_chinese'][1]} "
                   f"lines curate labels Chinese: {r['script_ours_chinese'][0]:.3f}")
+    yue_all = [t for t, _ in sets["yue (yue/, all)"]]
+    no_han = sum(not HAN.search(t) for t in yue_all)
+    fillers = sum(bool(HAN.search(t)) and set(HAN.findall(t)) <= FILLERS for t in yue_all)
+    print(f"\nyue utterances without evidence: {no_han} without any Han character, {fillers} made only of "
+          f"interjections Mandarin writes alike ({''.join(sorted(FILLERS))}): together "
+          f"{(no_han + fillers) / len(yue_all):.3f} of {len(yue_all)}; ceiling for evidence-based rules "
+          f"{1 - (no_han + fillers) / len(yue_all):.3f}")
+    if args.baseline_rules:
+        compare_rules(args.baseline_rules, sets, model)
     print(f"\ntime: lid.176 top-1 {n_texts / t_raw:,.0f} texts/s, langid stage (top-10 + rules + script) "
           f"{n_texts / t_stage:,.0f} texts/s ({n_texts} texts, mostly short lines)")
     return 0
+
+
+def compare_rules(path: Path, sets: dict[str, list[tuple[str, str]]], model) -> None:
+    """Time ``decide`` of ``path`` (another version of chinese.py) against the current one on the same texts (lid.176
+    predictions computed once), alternating, 3 rounds; and count yue on the yue set and on every Mandarin set."""
+    from curation.langid import chinese
+
+    spec = importlib.util.spec_from_file_location("chinese_baseline", path)
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    texts = {name: [t[:2000] for t, _ in items] for name, items in sets.items()}
+    preds = {name: fasttext_compat.predict(model, ts, k=10) for name, ts in texts.items()}
+    print(f"\nrules {path} (baseline) vs current:")
+    for name, ts in texts.items():
+        if name.startswith(("yue (", "zh ")):
+            n_old = sum(old.decide(t, p)[0] == "yue" for t, p in zip(ts, preds[name]))
+            n_new = sum(chinese.decide(t, p)[0] == "yue" for t, p in zip(ts, preds[name]))
+            print(f"- {name}: `yue` {n_old} -> {n_new} of {len(ts)}")
+    for kind, names in (("short texts (yue utterances, news lines)", ["yue (yue/, all)", "zh html_zh_news lines"]),
+                        ("news pages (<= 2,000 characters)", ["zh html_zh_news docs"])):
+        items = [(t, p) for name in names for t, p in zip(texts[name], preds[name])]
+        rates = {"baseline": [], "current": []}
+        for _ in range(3):
+            for label, fn in (("baseline", old.decide), ("current", chinese.decide)):
+                t0 = time.perf_counter()
+                for t, p in items:
+                    fn(t, p)
+                rates[label].append(len(items) / (time.perf_counter() - t0))
+        print(f"- decide() on {len(items)} {kind}: baseline {max(rates['baseline']):,.0f} texts/s, current "
+              f"{max(rates['current']):,.0f} texts/s (best of 3, alternating)")
 
 
 if __name__ == "__main__":
