@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curation import registry, storage
+from curation import registry, resume, storage
 from curation.config import PipelineConfig
 from curation.errors import RunError
 from curation.manifest import build_manifest, sha256_file, write_json_atomic, write_text_atomic
@@ -151,13 +151,31 @@ def code_fingerprint() -> str:
 _RESUME_NEUTRAL_INPUT_KEYS = ("max_error_rate",)
 
 
-def resume_config_hash(cfg: PipelineConfig) -> str:
-    """sha256 of the resolved config minus ``_RESUME_NEUTRAL_INPUT_KEYS``: what finished tasks are keyed by."""
-    import hashlib
-
+def resume_config(cfg: PipelineConfig) -> dict:
+    """The resolved config minus ``_RESUME_NEUTRAL_INPUT_KEYS``: what finished tasks are keyed by."""
     resolved = cfg.resolved()
     resolved["input"] = {k: v for k, v in resolved["input"].items() if k not in _RESUME_NEUTRAL_INPUT_KEYS}
-    return hashlib.sha256(json.dumps(resolved, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return resolved
+
+
+def resume_config_hash(cfg: PipelineConfig) -> str:
+    """sha256 of ``resume_config``."""
+    blob = json.dumps(resume_config(cfg), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _say_why_restart(output: Path, resolved_hash: str, key: dict, fresh: bool, kind: str, console) -> None:
+    """Name what changed (curation/resume.py) before ``_prepare_output`` discards an earlier run's finished tasks."""
+    marker = str(output / "logs" / "config_hash")
+    if fresh or kind == "finalize" or not storage.isfile(marker):
+        return
+    if storage.read_text(marker).strip() == resolved_hash:
+        return
+    message = resume.restart_message(output, key)
+    if console is not None:
+        console.print(message, markup=False, highlight=False, soft_wrap=True)
+    else:
+        print(message, file=sys.stderr)
 
 
 def input_fingerprint(files: list[str]) -> str:
@@ -381,9 +399,14 @@ def _run_locked(cfg: PipelineConfig, workers: int, limit: int | None, fresh: boo
     # earlier shard sets a stage reads (incremental dedup's `against`) are inputs too: a changed one reruns
     refs = sorted(m for spec in cfg.stages for m in (spec.params.get("against") or []))
     ref_hashes = ",".join(sha256_file(m) for m in refs if storage.isfile(m))
-    resolved_hash = (f"{resume_config_hash(cfg)}:limit={limit}:code={code_fingerprint()}:refs={ref_hashes}"
-                     f":inputs={input_fingerprint(cfg.input_files)}:stage_files={stage_fingerprints(cfg)}")
+    key = {"config": resume_config(cfg), "limit": limit, "code": code_fingerprint(), "refs": ref_hashes,
+           "inputs": input_fingerprint(cfg.input_files), "stage_files": stage_fingerprints(cfg)}
+    resolved_hash = (f"{resume_config_hash(cfg)}:limit={limit}:code={key['code']}:refs={ref_hashes}"
+                     f":inputs={key['inputs']}:stage_files={key['stage_files']}")
+    key = json.loads(json.dumps(key, default=str))  # as it reads back from logs/resume_key.json
+    _say_why_restart(output, resolved_hash, key, fresh, executor.kind, console)
     _prepare_output(output, resolved_hash, fresh, may_clear=executor.kind != "finalize")
+    resume.write_record(output, key)
     phases = build_phases(cfg, output, limit)
     from loguru import logger
 

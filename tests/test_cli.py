@@ -45,3 +45,45 @@ def test_stages_piped_prints_whole_docs_one_line_per_parameter(capsys):
         assert re.search(rf"^{sid}  ", out, flags=re.MULTILINE), sid
         for p in registry.stage_params(registry.get_stage(sid)):
             assert f"  {p.name} ({p.type_name}, " in out and p.doc in out, (sid, p.name)
+
+
+def test_blank_records_are_removed_as_empty_but_not_counted_as_damage(tmp_path, capsys):
+    """3 blank texts in 20 records (15%) used to fail the run at the default max_error_rate 0.05; now they are
+    removed with reason `empty` and their record number, and the damage rate is 0."""
+    import json
+
+    recs = [{"id": f"d{i}", "text": f"第{i}篇正文内容。" * 5} for i in range(17)]
+    recs[4:4] = [{"id": "blank1", "text": ""}, {"id": "blank2", "text": "   \n"}, {"id": "blank3", "text": "\u3000"}]
+    pipe = write_tiny_pipeline(tmp_path, [recs], "  - normalize: {}\n")
+    assert main(["run", str(pipe), "--no-progress", "--workers", "1"]) == 0
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["ingest"]["skipped"] == {"empty": 3}
+    assert stats["ingest"]["damage"]["records"] == 0 and stats["ingest"]["damage"]["of"] == 17
+    assert stats["output"]["docs"] == 17
+    assert [(e["reason"], e["offset_or_line"]) for e in stats["ingest"]["examples"]] == [("empty", 5)]
+    assert "WARNING" not in capsys.readouterr().err  # not damage: no warning either
+
+
+def test_changed_config_names_the_changed_keys_before_starting_over(tmp_path, capsys):
+    import json
+
+    docs = [[{"id": f"d{i}", "text": f"第{i}篇文章的正文内容，足够长的一段中文。" * 8} for i in range(6)]]
+    pipe = write_tiny_pipeline(tmp_path, docs, "  - normalize: {}\n  - quality: {min_chars: 20}\n")
+    assert main(["run", str(pipe), "--no-progress", "--workers", "1"]) == 0
+    assert "config changed" not in capsys.readouterr().err  # a first run has nothing to compare with
+    assert main(["run", str(pipe), "--no-progress", "--workers", "1"]) == 0
+    assert "config changed" not in capsys.readouterr().err  # unchanged: resumed silently
+
+    pipe.write_text(pipe.read_text().replace("min_chars: 20", "min_chars: 30"), encoding="utf-8")
+    assert main(["run", str(pipe), "--no-progress", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())
+    assert "config changed since the last run into" in err, err
+    assert "stages[1].quality.min_chars 20 -> 30; finished tasks are discarded and the run starts over from ingest" \
+        in err, err
+    assert "tasks reused" not in captured.out  # what the message says is what happened: nothing was reused
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["tasks_reused"] == 0
+
+    assert main(["run", str(pipe), "--no-progress", "--workers", "1", "--limit", "3"]) == 0
+    assert "--limit null -> 3" in " ".join(capsys.readouterr().err.split())
