@@ -120,7 +120,8 @@ def _executor_options(args, cfg):
     final = None
     if kind == "slurm":
         final = (f"curate run {shlex.quote(str(os.path.abspath(args.pipeline)))} -o {shlex.quote(str(cfg.output))} "
-                 f"--finalize --no-progress" + (f" --limit {args.limit}" if args.limit is not None else ""))
+                 f"--finalize --no-progress" + (f" --limit {args.limit}" if args.limit is not None else "")
+                 + (" --keep-work" if args.keep_work else ""))
     return ExecutorOptions(kind=kind, ray_address=args.ray_address, partition=args.partition, time=args.time,
                            cpus_per_task=args.cpus_per_task, mem_per_cpu_gb=args.mem_per_cpu_gb, qos=args.qos,
                            env_command=args.env_command, finalize_command=final, max_array_size=args.max_array_size)
@@ -165,7 +166,7 @@ def cmd_run(args) -> int:
                   f"{cfg.tasks} task(s), {max(1, min(shown_workers, cfg.tasks))} worker(s) -> {cfg.output}")
     result = run_pipeline(cfg, workers=workers, limit=args.limit, fresh=args.fresh, console=console,
                           progress=not args.no_progress and opts.kind != "slurm", executor=opts,
-                          progress_every_s=args.progress_every)
+                          progress_every_s=args.progress_every, keep_work=args.keep_work)
     if result.jobs is not None:
         for name, job_id in result.jobs.items():
             console.print(f"submitted {name}: job {job_id}" if job_id != "-1" else f"{name}: all tasks done already")
@@ -270,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="read at most N input records in total (split evenly over tasks)")
     p.add_argument("--dry-run", action="store_true", help="validate and print the resolved plan; read nothing")
     p.add_argument("--fresh", action="store_true", help="discard finished tasks of an earlier run and start over")
+    p.add_argument("--keep-work", action="store_true", help="keep work/ (dedup intermediates, ~5x the size of "
+                   "kept/) after a successful run; by default it is deleted (nothing reads it once the run is done)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.add_argument("--progress-every", type=float, default=None, metavar="SECONDS",
                    help="without a terminal (logs, batch jobs): print a progress line on stderr every SECONDS "

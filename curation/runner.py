@@ -6,7 +6,9 @@ Output directory layout:
     stats.json               per stage: docs and chars in / kept / removed by reason, wall time
     manifest.json            the shard set: config, inputs with sha256, shards with sha256 and counts
     logs/<phase>/            datatrove logs, per-task stats and completion markers (resume), one per phase
-    work/                    intermediates of multi-pass stages (dedup): parked documents, band hashes, clusters
+    work/                    intermediates of multi-pass stages (dedup): parked documents, band hashes, clusters;
+                             deleted after a successful run unless keep_work (nothing reads it once every task is
+                             done: resume, verify, report, tokenize and takedown read kept/, removed/ and logs/)
     ingest_errors/           per-task reports of skipped input records, merged into stats.json
 
 The output may be an object store (``s3://bucket/run``, ``gs://...``; docs/object-storage.md): the same layout,
@@ -374,10 +376,11 @@ def _hash_inputs(paths: list[str]) -> list[dict]:
 
 
 def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None, fresh: bool = False,
-                 console=None, progress: bool = True, executor=None, progress_every_s: float | None = None
-                 ) -> RunResult:
+                 console=None, progress: bool = True, executor=None, progress_every_s: float | None = None,
+                 keep_work: bool = False) -> RunResult:
     """Run every phase on ``executor`` (a ``curation.executor.ExecutorOptions``; None: local), then write stats.json
-    and manifest.json. Slurm returns at once with ``jobs`` set: the phases and a finalize job run on the cluster."""
+    and manifest.json and delete ``work/`` (unless ``keep_work``). Slurm returns at once with ``jobs`` set: the
+    phases and a finalize job run on the cluster."""
     # absolute: datatrove/fsspec cache folder objects by path string, so a relative output reused by a later run
     # in another working directory (same process) would resolve to the first run's folder and skip every task
     cfg.output = cfg.output.resolve()
@@ -385,7 +388,12 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
     storage.makedirs(str(cfg.output))
     lock = _lock_output(cfg.output)
     try:
-        return _run_locked(cfg, workers, limit, fresh, console, progress, executor, progress_every_s)
+        result = _run_locked(cfg, workers, limit, fresh, console, progress, executor, progress_every_s)
+        if result.jobs is None and not keep_work:
+            # dedup intermediates are ~5x the size of kept/ and every task that read them is done; a later resume
+            # of the same config reuses every task and reads only logs/, kept/ and removed/
+            storage.rmtree(str(cfg.output / "work"))
+        return result
     finally:
         lock.close()
 

@@ -87,3 +87,26 @@ def test_changed_config_names_the_changed_keys_before_starting_over(tmp_path, ca
 
     assert main(["run", str(pipe), "--no-progress", "--workers", "1", "--limit", "3"]) == 0
     assert "--limit null -> 3" in " ".join(capsys.readouterr().err.split())
+
+
+def test_work_is_removed_after_a_successful_run_and_resume_and_verify_do_not_need_it(tmp_path, capsys):
+    """exact_dedup parks documents and hashes in work/; it goes after success (kept with --keep-work), and a resumed
+    run of the same config and `curate verify` work without it."""
+    import json
+
+    docs = [[{"id": f"{k}-{i}", "text": f"第{i % 3}篇文章的正文内容。" * 5} for i in range(5)] for k in range(2)]
+    pipe = write_tiny_pipeline(tmp_path, docs, "  - exact_dedup: {}\n")
+    out = tmp_path / "out"
+    assert main(["run", str(pipe), "--no-progress", "--workers", "1", "--keep-work"]) == 0
+    assert any((out / "work" / "exact_dedup").rglob("*.arrow"))
+    manifest = (out / "manifest.json").read_bytes()
+    assert main(["run", str(pipe), "--no-progress", "--workers", "1"]) == 0  # resumed: every task reused
+    assert not (out / "work").exists()
+    assert (out / "manifest.json").read_bytes() == manifest
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["tasks_reused"] == stats["tasks_total"] > 2
+    assert stats["stages"][0]["removed_by_reason"]["exact_duplicate"]["docs"] == 7  # 10 documents, 3 distinct texts
+    assert main(["run", str(pipe), "--no-progress", "--workers", "1"]) == 0  # resumed again, work/ gone already
+    assert (out / "manifest.json").read_bytes() == manifest
+    assert main(["verify", str(out / "manifest.json")]) == 0
+    assert ", ok" in capsys.readouterr().err
