@@ -447,6 +447,17 @@ def _run_mixture_staged(args, console) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # local pool workers ignore SIGINT (curation/executor.py), so this one line is all a Ctrl-C prints
+        run = argv[0] if argv else (sys.argv[1] if len(sys.argv) > 1 else "")
+        hint = ("; finished tasks are kept: run the same command again to resume" if run == "run" else "")
+        print(f"curate: interrupted{hint}", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -465,9 +476,6 @@ def main(argv: list[str] | None = None) -> int:
     except CurateError as e:
         print(f"curate: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("curate: interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from conftest import write_tiny_pipeline
 
 from curation.cli import build_parser, main
@@ -110,3 +112,65 @@ def test_work_is_removed_after_a_successful_run_and_resume_and_verify_do_not_nee
     assert (out / "manifest.json").read_bytes() == manifest
     assert main(["verify", str(out / "manifest.json")]) == 0
     assert ", ok" in capsys.readouterr().err
+
+
+def _descendants(pid: int) -> list[int]:
+    import subprocess
+
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(c) for c in out] + [g for c in out for g in _descendants(int(c))]
+
+
+def _ignores_sigint(pid: int) -> bool:
+    import signal
+    from pathlib import Path
+
+    status = Path(f"/proc/{pid}/status").read_text()
+    ignored = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")), 16)
+    return bool(ignored >> (signal.SIGINT - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads signal dispositions from /proc (Linux)")
+def test_ctrl_c_ends_quietly_with_one_line_and_exit_code_130(tmp_path):
+    """SIGINT to the whole process group (what Ctrl-C in a terminal does) while two pool workers run Python code
+    (the toxicity stage hashes its URL blocklists in setup, ~8 s): no worker tracebacks (each printed its own
+    KeyboardInterrupt), one line saying how to resume, exit code 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    docs = [[{"id": f"{k}-{i}", "text": f"第{i}篇文章的正文内容。" * 5} for i in range(4)] for k in range(2)]
+    pipe = write_tiny_pipeline(tmp_path, docs, "  - toxicity: {}\n")
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    proc = subprocess.Popen([sys.executable, "-m", "curation.cli", "run", str(pipe), "-w", "2", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True,  # its own process group, as a terminal's foreground job
+                            # a test runner started in the background (`&`) ignores SIGINT, and exec keeps that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        task_logs = out / "logs" / "00_documents" / "logs"
+        while time.monotonic() < deadline and len(list(task_logs.glob("task_*.log"))) < 2:
+            time.sleep(0.05)
+        time.sleep(1.0)  # both workers are inside the toxicity stage's setup
+        assert proc.poll() is None, proc.communicate()
+        # whether a worker prints its traceback before the pool terminates it is a race (seen in ~1 of 5 runs on
+        # 2 busy cores); what prevents it is deterministic: pool workers inside a task ignore SIGINT
+        children = _descendants(proc.pid)
+        assert len(children) >= 3, children  # the multiprocess manager and two pool workers
+        assert all(_ignores_sigint(pid) for pid in children), {pid: _ignores_sigint(pid) for pid in children}
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == ("curate: interrupted; finished tasks are kept: run the same command "
+                                               "again to resume")
+    assert not (out / "manifest.json").exists()
