@@ -99,7 +99,8 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
 
     ingest_cls = registry.get_stage("ingest")
     steps: list = [ingest_cls(**cfg.input, _files=cfg.input_files, _units=cfg.input_units, _report_dir=str(output),
-                              _pipeline_name=cfg.name, _progress_dir=progress_dir(output))]
+                              _pipeline_name=cfg.name, _progress_dir=progress_dir(output),
+                              _ids_dir=str(output / "work" / "ids"))]
     roles: list[tuple] = [("ingest",)]
     if limit is not None:
         steps.append(LimitPerTask(limit))
@@ -291,6 +292,7 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
             "docs_out": int(ingest.get("docs_out", 0)),
             "bytes_in": int(ingest.get("bytes_in", 0)),
             "skipped": skipped,
+            "ids_renamed": int(ingest.get("ids_renamed", 0)),  # input.duplicate_ids: suffix
             "time_s": round(time_by_role[("ingest",)], 3),
             "by_file": files,
             "examples": examples[:50],
@@ -322,6 +324,19 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
     w = by_role[("writer",)]
     stats["output"] = {"docs": int(w.get("docs_written", 0)), "chars": int(w.get("chars_written", 0))}
     return stats
+
+
+def _resolve_duplicate_ids(cfg: PipelineConfig, output: Path, phase: Phase, ex) -> None:
+    """input.duplicate_ids over the whole input (curation/ingest/ids.py); ``suffix`` reruns the tasks it renames."""
+    from curation.ingest.ids import resolve
+
+    def rerun(ranks: list[int]) -> None:
+        for rank in ranks:
+            storage.remove(str(output / "logs" / phase.name / "completions" / f"{rank:05d}"))
+        ex.run()
+
+    resolve(str(output / "work" / "ids"), cfg.input.get("duplicate_ids", "error"), cfg.input_units,
+            cfg.input["format"], rerun)
 
 
 def _progress_thread(cfg: PipelineConfig, phases: list[Phase], stop: threading.Event, console,
@@ -439,6 +454,8 @@ def _run_locked(cfg: PipelineConfig, workers: int, limit: int | None, fresh: boo
             if missing:
                 raise RunError(f"{len(missing)} task(s) of phase {phase.name} did not complete: {missing[:10]} "
                                f"(see {output}/logs/{phase.name}/logs/)")
+            if ("ingest",) in phase.roles:  # before any global pass: dedup clusters need unique ids
+                _resolve_duplicate_ids(cfg, output, phase, ex)
     finally:
         stop.set()
         if th:

@@ -50,27 +50,30 @@ from loguru import logger
 
 from curation import storage
 from curation.errors import ConfigError
+from curation.ingest.ids import IdRecorder
 from curation.ingest.records import Fields, Item, Skip, iter_jsonl, iter_parquet
 from curation.ingest.units import InputUnit, plan_units
 from curation.ingest.warc import iter_warc
 from curation.ingest.wet import iter_wet
 from curation.registry import register
 
-REASONS = (
-    "non_response",
-    "http_status",
-    "non_html",
-    "empty",
-    "empty_file",
-    "binary",
-    "undecodable",
-    "too_large",
-    "truncated",
-    "corrupt_record",
-    "invalid_json",
-    "missing_text",
-    "unreadable_file",
-)
+# skip reason -> when (the module docstring has the details); stats.json counts them as ingest.skipped.<reason>
+REASON_DOCS: dict[str, str] = {
+    "non_response": "WARC request / metadata / warcinfo / revisit record, a WET record but conversion (not an error)",
+    "http_status": "HTTP status outside 2xx: redirects, error pages (not an error)",
+    "non_html": "payload declared or sniffed as something other than HTML (not an error)",
+    "empty": "blank payload or text (not damage)",
+    "empty_file": "a 0-byte input file",
+    "binary": "a payload declared HTML (or undeclared) that is an image, PDF, archive or other binary",
+    "undecodable": "mostly replacement characters after decoding (WARC), a non-UTF-8 line (JSONL)",
+    "too_large": "a record over max_record_bytes, a JSONL line over max_line_bytes",
+    "truncated": "the file ends inside a record or a compressed member",
+    "corrupt_record": "a record or compressed member that cannot be parsed",
+    "invalid_json": "a JSONL line that is not a JSON object",
+    "missing_text": "a JSONL / Parquet record without a string html or text field",
+    "unreadable_file": "a file that cannot be opened or parsed at all (once per file)",
+}
+REASONS = tuple(REASON_DOCS)
 # Normal crawl content rather than damage: counted, never warned about or kept as examples.
 EXPECTED_REASONS = frozenset({"non_response", "http_status", "non_html"})
 # Not counted toward max_error_rate. Blank records (an empty "text" in a JSONL export, a WET record with no text)
@@ -113,6 +116,9 @@ class Ingest(PipelineStep):
         source_name: name of this source -> metadata "source_name" (provenance tables, takedown); null: the
             pipeline's name (a record's own string "source_name" field first for JSONL/Parquet)
         terms: free-text terms of use of this input -> metadata "terms" (omitted when null)
+        duplicate_ids: two records with one id (checked over the whole input when the ingest phase ends): "error"
+            stops the run naming both files and records; "suffix" renames each later one "id#2", "id#3", ...
+            (counted as ingest.ids_renamed in stats.json)
         split_bytes: uncompressed JSONL and Parquet files larger than this are read as up to
             ceil(size / split_bytes) work units (line / row-group ranges, one task each with tasks: auto), so a
             kill redoes at most one unit per task; 0 never splits. Compressed files, WARC/ARC/WET files and remote
@@ -120,6 +126,19 @@ class Ingest(PipelineStep):
     """
 
     type = "curate"
+    reasons = REASON_DOCS  # records that yield no document: ingest.skipped.<reason> in stats.json
+    output_fields = {
+        "source_file": "input file, relative to the deepest folder holding all inputs",
+        "source_format": "warc | wet | jsonl | parquet", "content_format": "html | text",
+        "license": "input.license, else the record's license field, else \"unknown\"",
+        "source_name": "input.source_name, else the record's source_name field, else the pipeline name",
+        "terms": "input.terms (when set)",
+        "url": "WARC/WET: target URI", "host": "WARC/WET: host of url", "fetch_date": "WARC/WET: WARC-Date, ISO",
+        "content_type": "WARC/WET: declared MIME type", "charset": "WARC, binary html columns: decoded charset",
+        "charset_source": "where the charset came from (header, meta, detected, wet ...)",
+        "warc_record_id": "WARC/WET: WARC-Record-ID",
+        "{field}": "JSONL/Parquet: every other top-level scalar field of the record, as it is",
+    }
 
     def __init__(
         self,
@@ -138,12 +157,14 @@ class Ingest(PipelineStep):
         source_name: str | None = None,
         terms: str | None = None,
         split_bytes: int = 256 * 1024 * 1024,
+        duplicate_ids: Literal["error", "suffix"] = "error",
         _files: list[str] | None = None,
         _units: list[InputUnit] | None = None,
         _limit: int = -1,
         _report_dir: str | None = None,
         _pipeline_name: str | None = None,
         _progress_dir: str | None = None,
+        _ids_dir: str | None = None,
     ):
         super().__init__()
         if format not in FORMATS:
@@ -173,6 +194,10 @@ class Ingest(PipelineStep):
         self.max_line_bytes = max_line_bytes if max_line_bytes is not None else 2 * max_record_bytes
         self.max_error_rate = max_error_rate
         self.split_bytes = split_bytes
+        if duplicate_ids not in ("error", "suffix"):
+            raise ConfigError(f"ingest: duplicate_ids must be 'error' or 'suffix', not {duplicate_ids!r}")
+        self.duplicate_ids = duplicate_ids
+        self._ids_dir = _ids_dir  # work/ids: the ids this task emits, checked by the runner (ids.py)
         self._files = list(_files) if _files is not None else None
         self._units = [InputUnit(*u) for u in _units] if _units is not None else None
         self._limit = _limit
@@ -243,6 +268,7 @@ class Ingest(PipelineStep):
             progress = TaskProgress(self._progress_dir, rank, unit_sizes(units, self.format))
         exact_offsets = self.format in ("warc", "wet")  # record offsets are file positions
         names = self.source_names()
+        ids = IdRecorder(self._ids_dir, rank) if self._ids_dir is not None else None
         try:
             for unit_index, unit in enumerate(units):
                 if 0 <= self._limit <= n_out:
@@ -266,12 +292,19 @@ class Ingest(PipelineStep):
                         report.count(path, None)
                         n_out += 1
                         item.metadata["source_file"] = names.get(path, path)
-                        yield Document(text=item.text, id=item.id, metadata=self._provenance(item.metadata))
+                        doc_id = item.id
+                        if ids is not None:
+                            doc_id = ids.record(item.id, rank + unit_index * world_size, item.where)
+                            if doc_id != item.id:
+                                self.stat_update("ids_renamed")
+                        yield Document(text=item.text, id=doc_id, metadata=self._provenance(item.metadata))
                 finally:
                     items.close()
                 if progress is not None:
                     progress.unit_done(unit_index)
         finally:
+            if ids is not None:
+                ids.write()
             if progress is not None:
                 progress.write(done=True)
             if self._report_dir is not None:
