@@ -28,6 +28,11 @@ class CurateStage(BaseFilter):
 
     stage_id: str = "stage"  # set by @register
     type = "curate"
+    # What the stage does to a document, for `curate stages` and checked against real runs (tests/test_stage_docs.py):
+    # removal reason code -> when; metadata key it writes -> meaning. ``{name}`` in a key or code stands for a value
+    # from the config or the data (``pii.{type}``, ``classifier_{name}``).
+    reasons: dict[str, str] = {}
+    output_fields: dict[str, str] = {}
 
     def __init__(self):
         super().__init__(exclusion_writer=None)

@@ -34,6 +34,12 @@ class ExactDedup:
             are never removed, and new documents that duplicate them (or share their id) are, with dup_of_manifest.
     """
 
+    reasons = {REASON: "equal normalized text to the group's survivor"}
+    output_fields = {"exact_dup_cluster_id": "smallest id of the group (its own id without duplicates)",
+                     "exact_dup_cluster_size": "documents in the group (1 without duplicates)",
+                     "dup_of": "removed documents: the survivor's id",
+                     "dup_of_manifest": "removed by an earlier set (against): that set's manifest"}
+
     def __init__(
         self,
         normalization: Literal["none", "whitespace", "alnum"] = "alnum",

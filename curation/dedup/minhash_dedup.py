@@ -64,6 +64,12 @@ class MinhashDedup:
             are never removed, and new documents that duplicate them (or share their id) are, with dup_of_manifest.
     """
 
+    reasons = {REASON: "a near-duplicate of the cluster's survivor"}
+    output_fields = {"dup_cluster_id": "smallest id of the cluster (its own id without duplicates)",
+                     "dup_cluster_size": "documents in the cluster (1 without duplicates)",
+                     "dup_of": "removed documents: the survivor's id",
+                     "dup_of_manifest": "removed by an earlier set (against): that set's manifest"}
+
     def __init__(
         self,
         threshold: float = 0.7,

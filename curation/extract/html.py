@@ -75,6 +75,11 @@ class ExtractHtml(CurateStage):
             repairable.
     """
 
+    reasons = {"html_too_large": "the HTML is longer than max_html_chars",
+               "no_main_text": "no main text found (or less than the minimum)",
+               "extract_failed": "the extractor raised on this page"}
+    output_fields = {"title": "page title (\"\" when none)", "content_format": "\"text\" after extraction"}
+
     def __init__(
         self,
         engine: Literal["combined", "trafilatura"] = "combined",

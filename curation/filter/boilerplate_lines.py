@@ -177,6 +177,9 @@ class CleanLines(CurateStage):
         min_token_coverage: share of a line's letters/digits/Han characters that boilerplate tokens must cover
     """
 
+    reasons = {"empty_after_line_cleanup": "nothing left after removing boilerplate lines"}
+    output_fields = {"clean_lines.lines_removed": "lines removed"}
+
     def __init__(
         self,
         classes: list[str] | None = None,

@@ -48,6 +48,9 @@ class ClassifierFilter(CurateStage):
         max_chars: score at most this many leading characters (bounds the cost of very long documents)
     """
 
+    reasons = {"classifier_{name}": "the probability is above / below threshold (remove_if)"}
+    output_fields = {"{name}": "probability of the positive label (4 decimals)"}
+
     def __init__(
         self,
         model_path: str,

@@ -76,6 +76,12 @@ class Decontaminate(CurateStage):
         action: "remove" (reason contaminated) or "annotate" (keep, metadata and counters only)
     """
 
+    reasons = {"contaminated": "shares an n-gram with an evaluation set item (action: remove)"}
+    output_fields = {"contaminated_by": "set/item id with the most shared n-grams",
+                     "contaminated_span": "[start, end) character offsets of the shared text",
+                     "contaminated_text": "that span, at most 500 characters",
+                     "contaminated_ngrams": "n-grams shared with that item"}
+
     def __init__(
         self,
         eval_sets: dict[str, str],

@@ -62,6 +62,11 @@ class OptOut(CurateStage):
         star_group: an agent without its own group obeys the "User-agent: *" group (RFC 9309); false: ignore it
     """
 
+    reasons = {"optout_domain": "the host or a parent domain is on the domain list",
+               "optout_url_prefix": "the URL starts with a listed prefix",
+               "optout_robots": "robots.txt rules of the host disallow the URL for the listed user agents"}
+    output_fields: dict[str, str] = {}
+
     def __init__(
         self,
         domains_file: str | None = None,

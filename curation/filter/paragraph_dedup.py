@@ -107,6 +107,10 @@ class ParagraphDedup(CurateStage):
         shards: scope corpus: hash shards = tasks of the pass that finds first occurrences
     """
 
+    reasons = {"all_paragraphs_duplicate": "every paragraph was seen before",
+               "too_short_after_dedup": "fewer than the minimum characters left after removing seen paragraphs"}
+    output_fields = {"para_dup_removed": "paragraphs removed", "para_dup_removed_chars": "characters removed"}
+
     def __init__(
         self,
         scope: Literal["task", "corpus"] = "task",

@@ -56,6 +56,9 @@ class Perplexity(CurateStage):
         max_chars: score at most this many characters per document (leading paragraphs)
     """
 
+    reasons = {"ppl_bucket_not_kept": "the bucket is not in keep_buckets"}
+    output_fields = {"perplexity": "perplexity under the n-gram LM", "ppl_bucket": "head | middle | tail"}
+
     def __init__(
         self,
         model: str = "models/lm_zh",

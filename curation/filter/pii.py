@@ -140,6 +140,9 @@ class PiiMasker(CurateStage):
             16/19, ...); off = Luhn only, which also masks ~10% of 13-19 digit order numbers and timestamps
     """
 
+    reasons: dict[str, str] = {}
+    output_fields = {"pii.{type}": "masked spans of that type (email, ip, phone, id_number, bank_card), when any"}
+
     def __init__(
         self,
         types: list[PiiType] | None = None,

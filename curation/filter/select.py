@@ -27,6 +27,10 @@ class Select(CurateStage):
         missing: documents without the key: "remove" (reason field_missing) or "keep"
     """
 
+    reasons = {"not_selected": "the field's value is not one of values",
+               "field_missing": "the document has no such metadata key (missing: remove)"}
+    output_fields: dict[str, str] = {}
+
     def __init__(self, field: str, values: list[str], missing: Literal["remove", "keep"] = "remove"):
         super().__init__()
         if not field:

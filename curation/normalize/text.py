@@ -70,6 +70,10 @@ class Normalize(CurateStage):
         remove_cjk_spaces: with whitespace, also drop a space between two CJK characters (off: usually meaningful).
     """
 
+    reasons = {"empty_after_normalize": "nothing but whitespace left after normalization"}
+    output_fields = {"orig_script": "Hant | Hans | none | Jpan | Kore, detected before any conversion",
+                     "converted_to_simplified": "true when script: to_simplified changed the text"}
+
     def __init__(
         self,
         fix_mojibake: bool = True,

@@ -288,6 +288,10 @@ class Sentences(CurateStage):
             quotation); false: only at the end of a line
     """
 
+    reasons: dict[str, str] = {}
+    output_fields = {"sentence_offsets": "output: offsets: [start0, end0, start1, end1, ...] character offsets",
+                     "sentences": "output: column: the list of sentences", "sentence_count": "sentences"}
+
     def __init__(
         self, output: Literal["offsets", "column"] = "offsets", semicolon: bool = False, ellipsis: bool = True
     ):
