@@ -20,7 +20,7 @@ writes stats.json (the funnel per stage) and manifest.json (shards with sha256 a
 commands:
   run         run a pipeline:                 curate run pipelines/web_zh.yaml --workers 2
   validate    check a pipeline without reading data (exit 2 on problems, naming file, line and key)
-  stages      the stage catalog: each stage's parameters with type, default and doc
+  stages      the stage catalog: one line per stage; `curate stages ID`: parameters, removal reasons, fields
   verify      re-hash every shard of a shard set, tokenized set or mixture and check its counts against the manifest
   classifier  train / evaluate fastText classifiers (quality, toxicity) used by the `classifier` stage
   tokenizer   train / evaluate a tokenizer (SentencePiece or HF tokenizers) on a curated shard set
@@ -191,53 +191,30 @@ def cmd_validate(args) -> int:
 
 
 def cmd_stages(args) -> int:
-    from curation import registry
+    from curation import catalog
 
-    ids = registry.stage_ids()
-    if args.stage:
-        if args.stage not in ids:
-            import difflib
+    ids = catalog.all_ids()
+    if args.stage and args.stage not in ids:
+        import difflib
 
-            close = difflib.get_close_matches(args.stage, ids, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise CurateError(f"unknown stage '{args.stage}'{hint}; stages: {', '.join(ids)}")
-        ids = [args.stage]
-    catalog = []
-    for sid in ids:
-        cls = registry.get_stage(sid)
-        params = [{"name": p.name, "type": p.type_name, "default": None if p.required else p.default,
-                   "required": p.required, "doc": p.doc} for p in registry.stage_params(cls)]
-        catalog.append({"stage": sid, "summary": registry.stage_summary(cls), "params": params})
+        close = difflib.get_close_matches(args.stage, ids, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise CurateError(f"unknown stage '{args.stage}'{hint}; stages: {', '.join(ids)}")
     if args.json:
-        print(json.dumps(catalog, ensure_ascii=False, indent=2))
+        print(json.dumps([catalog.entry(s) for s in ([args.stage] if args.stage else ids)], ensure_ascii=False,
+                         indent=2))
+        return 0
+    if not args.stage and not args.all:
+        catalog.print_index()
         return 0
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     console = Console(highlight=False)
-    if not console.is_terminal:
-        # piped or redirected: rich would squeeze the tables into 80 columns (docs ~22 characters wide); plain
-        # lines instead, one per parameter with its whole doc, for grep and less
-        for entry in catalog:
-            label = "input:" if entry["stage"] == "ingest" else f"- {entry['stage']}:"
-            print(f"{entry['stage']}  {entry['summary']}  (YAML: {label})")
-            for p in entry["params"]:
-                default = "required" if p["required"] else "default " + json.dumps(p["default"], ensure_ascii=False)
-                print(f"  {p['name']} ({p['type']}, {default}): {p['doc']}")
-            print()
-        return 0
-    for entry in catalog:
-        label = "input:" if entry["stage"] == "ingest" else f"- {entry['stage']}:"
-        t = Table(title=f"[bold]{entry['stage']}[/bold]  {entry['summary']}   (YAML: {label})", title_justify="left")
-        t.add_column("parameter")
-        t.add_column("type")
-        t.add_column("default")
-        t.add_column("doc")
-        for p in entry["params"]:
-            default = "(required)" if p["required"] else json.dumps(p["default"], ensure_ascii=False)
-            t.add_row(*(escape(c) for c in (p["name"], p["type"], default, p["doc"])))  # "list[str]" is not markup
-        console.print(t)
+    for sid in [args.stage] if args.stage else ids:
+        if console.is_terminal:
+            catalog.print_rich(catalog.entry(sid), console)
+        else:  # piped or redirected: plain lines with whole docs, not tables squeezed into 80 columns
+            catalog.print_plain(catalog.entry(sid))
     return 0
 
 
@@ -303,10 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("stages", help="list registered stages and their parameters", description=(
-        "The stage catalog: every stage id usable in a pipeline's `stages:` list (and `input:` = ingest), with "
-        "each parameter's type, default and a one-line doc."))
-    p.add_argument("stage", nargs="?", help="show only this stage")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+        "The stage catalog. Without a STAGE: one line per stage id usable in a pipeline's `stages:` list, in "
+        "data-flow order (ingest is the `input:` block, writer the `writer:` block). With a STAGE: its parameters "
+        "(type, default, doc), the reason codes it removes documents with and the metadata keys it writes. On a "
+        "terminal parameters are a table; piped or redirected, plain lines with whole docs."))
+    p.add_argument("stage", nargs="?", help="show this stage (or writer) in full")
+    p.add_argument("--all", action="store_true", help="every stage in full")
+    p.add_argument("--json", action="store_true", help="machine-readable: every stage (or STAGE) with params, "
+                   "reasons and output_fields")
     p.set_defaults(func=cmd_stages)
 
     p = sub.add_parser("verify", help="check a shard set, tokenized set or mixture against its manifest",

@@ -40,13 +40,56 @@ def test_stages_piped_prints_whole_docs_one_line_per_parameter(capsys):
     """Not a terminal (capsys): one plain line per parameter with its whole doc, not an 80-column table."""
     from curation import registry
 
-    assert main(["stages"]) == 0
+    assert main(["stages", "--all"]) == 0
     out = capsys.readouterr().out
     assert "┃" not in out and "│" not in out
     for sid in registry.stage_ids():
         assert re.search(rf"^{sid}  ", out, flags=re.MULTILINE), sid
-        for p in registry.stage_params(registry.get_stage(sid)):
+        cls = registry.get_stage(sid)
+        for p in registry.stage_params(cls):
             assert f"  {p.name} ({p.type_name}, " in out and p.doc in out, (sid, p.name)
+        for code, doc in cls.reasons.items():
+            assert f"    {code}: {doc}\n" in out, (sid, code)
+        for key, doc in cls.output_fields.items():
+            assert f"    {key}: {doc}\n" in out, (sid, key)
+    assert max(len(line) for line in out.splitlines()) > 120  # whole docs on one line, no 80-column wrap
+
+
+def test_stages_index_one_line_per_stage_and_detail_with_reasons_fields_and_writer(capsys):
+    import json
+
+    from curation import registry
+    from curation.config import WriterConfig
+
+    assert main(["stages"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    ids = registry.stage_ids() + ["writer"]
+    assert [line.split()[0] for line in lines[: len(ids)]] == ids  # data-flow order, one line each
+    assert "curate stages ID" in out and "--all" in out
+    assert "min_score" not in out  # parameters are in the detail view only
+
+    assert main(["stages", "langid"]) == 0
+    out = capsys.readouterr().out
+    assert "removal reasons" in out and "    low_lang_score: " in out and "    lang_score: " in out
+    assert "quality" not in out.split("\n", 1)[0]  # only the stage asked for
+
+    assert main(["stages", "writer"]) == 0
+    out = capsys.readouterr().out
+    assert "(YAML: writer:)" in out
+    for name in ("max_shard_bytes", "compression", "write_removed"):
+        assert f"  {name} (" in out
+    assert f"default {WriterConfig().max_shard_bytes}" in out
+
+    assert main(["stages", "--json"]) == 0
+    catalog = {e["stage"]: e for e in json.loads(capsys.readouterr().out)}
+    assert set(catalog) == set(ids)
+    assert catalog["exact_dedup"]["reasons"] == {"exact_duplicate": registry.get_stage("exact_dedup").reasons[
+        "exact_duplicate"]}
+    assert "pii.{type}" in catalog["pii"]["output_fields"] and catalog["pii"]["reasons"] == {}
+    assert catalog["writer"]["yaml"] == "writer:" and catalog["ingest"]["yaml"] == "input:"
+    assert main(["stages", "writr"]) == 1
+    assert "did you mean 'writer'" in capsys.readouterr().err
 
 
 def test_blank_records_are_removed_as_empty_but_not_counted_as_damage(tmp_path, capsys):
