@@ -239,7 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a pipeline YAML", description=(
         "Run a pipeline: ingest -> stages -> Parquet shards under the output directory, plus stats.json and "
         "manifest.json. Re-running the same command resumes: finished tasks are kept when the config is "
-        "unchanged; a changed config starts over. Output is byte-identical whatever --workers is."))
+        "unchanged; a changed config starts over from ingest, naming the changed keys first. work/ is deleted "
+        "after success. Ctrl-C stops with exit code 130 and keeps finished tasks. Output is byte-identical "
+        "whatever --workers is. docs/cli.md has the details."))
     p.add_argument("pipeline", help="pipeline YAML file, e.g. pipelines/web_zh.yaml")
     p.add_argument("--workers", "-w", type=int, default=None,
                    help="tasks run in parallel (default: number of CPUs locally, all tasks on Ray/Slurm); "
