@@ -45,8 +45,8 @@ def test_duplicate_ids_stop_the_run_naming_both_files_and_records(tmp_path, caps
 
 def test_suffix_renames_later_occurrences_and_counts_them(tmp_path, capsys):
     pipe = write_tiny_pipeline(tmp_path, _docs(), "  - normalize: {}\n  - exact_dedup: {}\n")
-    pipe.write_text(pipe.read_text().replace('paths: ["part*.jsonl"]', 'paths: ["part*.jsonl"], duplicate_ids: suffix'),
-                    encoding="utf-8")
+    yaml = pipe.read_text().replace('paths: ["part*.jsonl"]', 'paths: ["part*.jsonl"], duplicate_ids: suffix')
+    pipe.write_text(yaml, encoding="utf-8")
     assert main(["run", str(pipe), "--no-progress", "--workers", "2"]) == 0
     out = tmp_path / "out"
     ids = sorted(pq.read_table(out / "kept").column("id").to_pylist())

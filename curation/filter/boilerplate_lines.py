@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 from datatrove.data import Document
@@ -177,8 +178,8 @@ class CleanLines(CurateStage):
         min_token_coverage: share of a line's letters/digits/Han characters that boilerplate tokens must cover
     """
 
-    reasons = {"empty_after_line_cleanup": "nothing left after removing boilerplate lines"}
-    output_fields = {"clean_lines.lines_removed": "lines removed"}
+    reasons: ClassVar[dict[str, str]] = {"empty_after_line_cleanup": "nothing left after removing boilerplate lines"}
+    output_fields: ClassVar[dict[str, str]] = {"clean_lines.lines_removed": "lines removed"}
 
     def __init__(
         self,

@@ -22,7 +22,7 @@ per second with the default ``char`` tokenization; tokenization dominates, ``max
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 
@@ -48,8 +48,8 @@ class ClassifierFilter(CurateStage):
         max_chars: score at most this many leading characters (bounds the cost of very long documents)
     """
 
-    reasons = {"classifier_{name}": "the probability is above / below threshold (remove_if)"}
-    output_fields = {"{name}": "probability of the positive label (4 decimals)"}
+    reasons: ClassVar[dict[str, str]] = {"classifier_{name}": "the probability is above / below threshold (remove_if)"}
+    output_fields: ClassVar[dict[str, str]] = {"{name}": "probability of the positive label (4 decimals)"}
 
     def __init__(
         self,

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -107,9 +107,14 @@ class ParagraphDedup(CurateStage):
         shards: scope corpus: hash shards = tasks of the pass that finds first occurrences
     """
 
-    reasons = {"all_paragraphs_duplicate": "every paragraph was seen before",
-               "too_short_after_dedup": "fewer than the minimum characters left after removing seen paragraphs"}
-    output_fields = {"para_dup_removed": "paragraphs removed", "para_dup_removed_chars": "characters removed"}
+    reasons: ClassVar[dict[str, str]] = {
+        "all_paragraphs_duplicate": "every paragraph was seen before",
+        "too_short_after_dedup": "fewer than the minimum characters left after removing seen paragraphs",
+    }
+    output_fields: ClassVar[dict[str, str]] = {
+        "para_dup_removed": "paragraphs removed",
+        "para_dup_removed_chars": "characters removed",
+    }
 
     def __init__(
         self,

@@ -41,7 +41,7 @@ import bisect
 import datetime
 import re
 import typing
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 
@@ -140,8 +140,10 @@ class PiiMasker(CurateStage):
             16/19, ...); off = Luhn only, which also masks ~10% of 13-19 digit order numbers and timestamps
     """
 
-    reasons: dict[str, str] = {}
-    output_fields = {"pii.{type}": "masked spans of that type (email, ip, phone, id_number, bank_card), when any"}
+    reasons: ClassVar[dict[str, str]] = {}
+    output_fields: ClassVar[dict[str, str]] = {
+        "pii.{type}": "masked spans of that type (email, ip, phone, id_number, bank_card), when any",
+    }
 
     def __init__(
         self,

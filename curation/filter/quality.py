@@ -26,7 +26,7 @@ per-character Python loops (NumPy over UTF-32 code points, see ``textstats``). j
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 
@@ -59,9 +59,11 @@ class QualityFilter(CurateStage):
         write_signals: write the quality.* signals to metadata (quality.preset is always written)
     """
 
-    reasons = REASONS
-    output_fields = {META_PREFIX + "preset": "the preset applied (zh or en, from lang)",
-                     **{META_PREFIX + k: v for k, v in SIGNALS.items()}}
+    reasons: ClassVar[dict[str, str]] = REASONS
+    output_fields: ClassVar[dict[str, str]] = {
+        META_PREFIX + "preset": "the preset applied (zh or en, from lang)",
+        **{META_PREFIX + k: v for k, v in SIGNALS.items()},
+    }
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ Cost: one dict lookup per document. Reason codes:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 
@@ -27,9 +27,11 @@ class Select(CurateStage):
         missing: documents without the key: "remove" (reason field_missing) or "keep"
     """
 
-    reasons = {"not_selected": "the field's value is not one of values",
-               "field_missing": "the document has no such metadata key (missing: remove)"}
-    output_fields: dict[str, str] = {}
+    reasons: ClassVar[dict[str, str]] = {
+        "not_selected": "the field's value is not one of values",
+        "field_missing": "the document has no such metadata key (missing: remove)",
+    }
+    output_fields: ClassVar[dict[str, str]] = {}
 
     def __init__(self, field: str, values: list[str], missing: Literal["remove", "keep"] = "remove"):
         super().__init__()

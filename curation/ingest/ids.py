@@ -105,7 +105,7 @@ def find_duplicates(ids_dir: str) -> dict[str, list[tuple[int, str, int]]]:
         t = _read(f, ["id", "unit", "where"]).take(pa.array(hit))
         for doc_id, unit, where in zip(*(t.column(c).to_pylist() for c in ("id", "unit", "where"))):
             places[doc_id].append((unit, where, rank))
-    order = lambda p: (p[0], int(p[1]) if p[1].isdigit() else 0, p[1])  # noqa: E731
+    order = lambda p: (p[0], int(p[1]) if p[1].isdigit() else 0, p[1])
     return {i: sorted(p, key=order) for i, p in places.items() if len(p) > 1}  # equal keys, different ids: none
 
 

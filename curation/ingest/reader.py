@@ -34,7 +34,8 @@ warning is logged for damage only) (up to ``MAX_REPORT_EXAMPLES`` per task).
 
 Error limit: all reasons but the first three and ``empty`` are damage (``NOT_DAMAGE_REASONS``). ``damage_rate``
 (damaged / (damaged + documents), an unreadable file counting as one damaged record) is checked by the runner
-after the run against ``max_error_rate``; above it the run exits non-zero naming the rate, the worst files and their reasons.
+after the run against ``max_error_rate``; above it the run exits non-zero naming the rate, the worst files and
+their reasons.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -126,15 +127,19 @@ class Ingest(PipelineStep):
     """
 
     type = "curate"
-    reasons = REASON_DOCS  # records that yield no document: ingest.skipped.<reason> in stats.json
-    output_fields = {
+    reasons: ClassVar[dict[str, str]] = REASON_DOCS  # records yielding no document: ingest.skipped.<reason>
+    output_fields: ClassVar[dict[str, str]] = {
         "source_file": "input file, relative to the deepest folder holding all inputs",
-        "source_format": "warc | wet | jsonl | parquet", "content_format": "html | text",
+        "source_format": "warc | wet | jsonl | parquet",
+        "content_format": "html | text",
         "license": "input.license, else the record's license field, else \"unknown\"",
         "source_name": "input.source_name, else the record's source_name field, else the pipeline name",
         "terms": "input.terms (when set)",
-        "url": "WARC/WET: target URI", "host": "WARC/WET: host of url", "fetch_date": "WARC/WET: WARC-Date, ISO",
-        "content_type": "WARC/WET: declared MIME type", "charset": "WARC, binary html columns: decoded charset",
+        "url": "WARC/WET: target URI",
+        "host": "WARC/WET: host of url",
+        "fetch_date": "WARC/WET: WARC-Date, ISO",
+        "content_type": "WARC/WET: declared MIME type",
+        "charset": "WARC, binary html columns: decoded charset",
         "charset_source": "where the charset came from (header, meta, detected, wet ...)",
         "warc_record_id": "WARC/WET: WARC-Record-ID",
         "{field}": "JSONL/Parquet: every other top-level scalar field of the record, as it is",
@@ -340,8 +345,8 @@ def _is_empty_file(path: str) -> bool:
 
 
 def _empty_file() -> Iterator[Skip]:
-    """A 0-byte input file (a failed download, a placeholder) is one ``empty_file`` record: visible per file and counted
-    as damage, where reading it would yield nothing at all (WARC, JSONL) or ``unreadable_file`` (Parquet)."""
+    """A 0-byte input file (a failed download, a placeholder) is one ``empty_file`` record: visible per file and
+    counted as damage, where reading it would yield nothing at all (WARC, JSONL) or ``unreadable_file`` (Parquet)."""
     yield Skip("empty_file", 0, "empty file (0 bytes)")
 
 

@@ -62,6 +62,7 @@ measured ``extract`` at 14.8x (lightly loaded machine) to 21.3x (loaded) this st
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from datatrove.data import Document
 
@@ -240,12 +241,16 @@ class PreFilter(CurateStage):
         keep_html: keep the full HTML of removed pages in removed/prefilter/ instead of the excerpt
     """
 
-    reasons = {"prefilter_no_script": "too few characters of the kept languages' scripts",
-               "prefilter_other_lang": "lid.176 on a text sample says another language, confidently",
-               "prefilter_other_cjk": "Han text with enough kana (ja) or hangul (ko) that lid.176 confirms"}
+    reasons: ClassVar[dict[str, str]] = {
+        "prefilter_no_script": "too few characters of the kept languages' scripts",
+        "prefilter_other_lang": "lid.176 on a text sample says another language, confidently",
+        "prefilter_other_cjk": "Han text with enough kana (ja) or hangul (ko) that lid.176 confirms",
+    }
     # removed documents only: the features behind the decision (kept pages pass through unchanged)
-    output_fields = {"prefilter.{feature}": "removed pages: script counts, letters, lid / lid_score, html_chars",
-                     "content_format": "removed pages: \"text\" when the HTML was replaced by a readable excerpt"}
+    output_fields: ClassVar[dict[str, str]] = {
+        "prefilter.{feature}": "removed pages: script counts, letters, lid / lid_score, html_chars",
+        "content_format": "removed pages: \"text\" when the HTML was replaced by a readable excerpt",
+    }
 
     def __init__(
         self,

@@ -44,7 +44,7 @@ Cost, one core, best of 5 over the 1,104 zh-Wikipedia passages (../shared/data/p
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 
@@ -70,9 +70,11 @@ class Normalize(CurateStage):
         remove_cjk_spaces: with whitespace, also drop a space between two CJK characters (off: usually meaningful).
     """
 
-    reasons = {"empty_after_normalize": "nothing but whitespace left after normalization"}
-    output_fields = {"orig_script": "Hant | Hans | none | Jpan | Kore, detected before any conversion",
-                     "converted_to_simplified": "true when script: to_simplified changed the text"}
+    reasons: ClassVar[dict[str, str]] = {"empty_after_normalize": "nothing but whitespace left after normalization"}
+    output_fields: ClassVar[dict[str, str]] = {
+        "orig_script": "Hant | Hans | none | Jpan | Kore, detected before any conversion",
+        "converted_to_simplified": "true when script: to_simplified changed the text",
+    }
 
     def __init__(
         self,
