@@ -234,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"curate {__version__}")
     # the description lists the commands with examples; argparse's own list would repeat them
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help=argparse.SUPPRESS)
+    # prog: a command's usage line reads "curate stages [-h] ...", not the top-level usage followed by "stages"
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help=argparse.SUPPRESS, prog="curate")
 
     p = sub.add_parser("run", help="run a pipeline YAML", description=(
         "Run a pipeline: ingest -> stages -> Parquet shards under the output directory, plus stats.json and "
