@@ -56,8 +56,12 @@ def _quiet_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: i
     logger.remove()
     logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
     fmt = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}"
-    logger.add(sys.stderr, level="WARNING", format=f"task {rank}: {{level}}: {{message}}", colorize=False)
-    logger.add(logfile, level="DEBUG", format=fmt, colorize=False)
+    # A task that raises: one line on the console (a format function gets no traceback appended; the runner then
+    # names the phase and the log), the traceback in the task log, never with local variable values (loguru's
+    # diagnose would print them, document text included)
+    console_fmt = f"task {rank}: {{level}}: {{message}}\n"
+    logger.add(sys.stderr, level="WARNING", format=lambda _: console_fmt, colorize=False, diagnose=False)
+    logger.add(logfile, level="DEBUG", format=fmt, colorize=False, diagnose=False, backtrace=False)
     return logfile
 
 

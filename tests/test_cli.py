@@ -218,3 +218,27 @@ def test_ctrl_c_ends_quietly_with_one_line_and_exit_code_130(tmp_path):
     assert stderr.strip().splitlines()[-1] == ("curate: interrupted; finished tasks are kept: run the same command "
                                                "again to resume")
     assert not (out / "manifest.json").exists()
+
+
+def test_a_failing_task_prints_one_line_and_logs_no_document_text(tmp_path, capsys, monkeypatch):
+    """A task that raises inside a stage: the console gets one line from the task and the runner's message naming
+    the phase and its logs; neither the console nor the task log holds local variable values (loguru's diagnose
+    printed them, so document text reached both)."""
+    from curation.normalize.text import Normalize
+
+    secret = "只在正文里出现的句子"
+
+    def broken(self, doc):
+        text = doc.text  # a local holding document text, as in every stage's filter
+        raise ValueError(f"broken stage after {len(text)} characters")
+
+    monkeypatch.setattr(Normalize, "filter", broken)  # the failure is injected; logging and runner are real
+    pipe = write_tiny_pipeline(tmp_path, [[{"id": "a", "text": secret * 3}]], "  - normalize: {}\n")
+    assert main(["run", str(pipe), "--no-progress", "--workers", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "task 0: ERROR: broken stage after 30 characters" in err
+    assert "failed in phase 00_documents: ValueError: broken stage after 30 characters" in err
+    assert secret not in err and "Traceback" not in err
+    log = next((tmp_path / "out" / "logs" / "00_documents" / "logs").glob("task_*.log")).read_text()
+    assert "ValueError: broken stage after 30 characters" in log and "Traceback" in log
+    assert secret not in log
