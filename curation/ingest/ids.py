@@ -5,8 +5,8 @@ index). Two records with one id used to pass silently through a pipeline without
 its cluster pass with a long traceback (whose local variables could carry document text into the log).
 
 How: every ingest task writes the ids it emitted to ``work/ids/{rank:05d}.arrow`` (``key`` = xxh3_64 of the id,
-``id``, ``unit`` = input unit index, ``where`` = line / row / byte offset; ~60 bytes per document, deleted with
-``work/`` after a successful run). When the phase holding ingest has finished, the runner (``resolve``) groups the
+``id``, ``unit`` = input unit index, ``where`` = line / row / byte offset; ~75 bytes per document with WARC-style
+ids, deleted with ``work/`` after a successful run). When the phase holding ingest has finished, the runner (``resolve``) groups the
 keys of all tasks, confirms equal keys by comparing the ids themselves, and then:
 
 - ``error`` (default): the run stops with exit 1 and a message naming each duplicated id with both places, e.g.
@@ -15,8 +15,9 @@ keys of all tasks, confirms equal keys by comparing the ids themselves, and then
   suffix no other document uses), recorded in ``work/ids/renames.json``; the tasks holding them run again and apply
   it, and stats.json counts them (``ingest.ids_renamed``). Nothing is removed.
 
-Cost: the check reads 8 bytes per document back (100 M documents: 800 MB of keys, one sort); ids are read only for
-the keys seen twice. Slurm runs its phases on the cluster, so there the check happens at ``--finalize``, after the
+Cost (measured on the shared 2-core machine under load, 1 M WARC-style ids in 4 task files): recording 4.7 us per
+document in the task (a WARC page costs milliseconds to ingest), writing 1.6 s per 250k ids, the check 0.42 s. The
+check holds 8 bytes per document (100 M documents: 800 MB of keys, one sort); ids are read only for keys seen twice. Slurm runs its phases on the cluster, so there the check happens at ``--finalize``, after the
 whole run (a dedup cluster pass may stop first, naming one duplicated id).
 """
 
