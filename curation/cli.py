@@ -106,6 +106,9 @@ def _print_summary(result, console) -> None:
         rate = f"{ing['records_read'] / wall:.0f} records/s, {mb / wall:.2f} MB/s of input" if wall > 0 else ""
     console.print(f"kept {_fmt_int(out['docs'])} documents ({_fmt_int(out['chars'])} chars) in "
                   f"{out.get('shards', 0)} shard(s); wall time {wall:.1f} s; {rate}")
+    if ing.get("ids_renamed"):
+        console.print(f"renamed {ing['ids_renamed']} duplicate document id(s) to id#2, id#3, ... "
+                      f"(input.duplicate_ids: suffix)")
     console.print(f"stats:    {result.stats_path}")
     console.print(f"manifest: {result.manifest_path}")
 

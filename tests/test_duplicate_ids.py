@@ -53,7 +53,9 @@ def test_suffix_renames_later_occurrences_and_counts_them(tmp_path, capsys):
     assert ids == sorted(["a0", "a1", "a2", "a3", "a0#2", "b0", "b1", "a1#3", "b3", "a1#2"]), ids
     stats = json.loads((out / "stats.json").read_text())
     assert stats["ingest"]["ids_renamed"] == 2 and stats["output"]["docs"] == 10
-    assert "Traceback" not in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "renamed 2 duplicate document id(s) to id#2, id#3, ... (input.duplicate_ids: suffix)" in captured.out
     # a resume reuses every task (renames included) and gives the same shard set
     manifest = (out / "manifest.json").read_bytes()
     assert main(["run", str(pipe), "--no-progress", "--workers", "2"]) == 0
