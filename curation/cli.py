@@ -20,7 +20,7 @@ writes stats.json (the funnel per stage) and manifest.json (shards with sha256 a
 commands:
   run         run a pipeline:                 curate run pipelines/web_zh.yaml --workers 2
   validate    check a pipeline without reading data (exit 2 on problems, naming file, line and key)
-  stages      the stage catalog: each stage's parameters with type, default and doc
+  stages      the stage catalog: one line per stage; `curate stages ID`: parameters, removal reasons, fields
   verify      re-hash every shard of a shard set, tokenized set or mixture and check its counts against the manifest
   classifier  train / evaluate fastText classifiers (quality, toxicity) used by the `classifier` stage
   tokenizer   train / evaluate a tokenizer (SentencePiece or HF tokenizers) on a curated shard set
@@ -114,6 +114,9 @@ def _print_summary(result, console) -> None:
         rate = f"{ing['records_read'] / wall:.0f} records/s, {mb / wall:.2f} MB/s of input" if wall > 0 else ""
     console.print(f"kept {_fmt_int(out['docs'])} documents ({_fmt_int(out['chars'])} chars) in "
                   f"{out.get('shards', 0)} shard(s); wall time {wall:.1f} s; {rate}")
+    if ing.get("ids_renamed"):
+        console.print(f"renamed {ing['ids_renamed']} duplicate document id(s) to id#2, id#3, ... "
+                      f"(input.duplicate_ids: suffix)")
     console.print(f"stats:    {result.stats_path}")
     console.print(f"manifest: {result.manifest_path}")
 
@@ -128,7 +131,8 @@ def _executor_options(args, cfg):
     final = None
     if kind == "slurm":
         final = (f"curate run {shlex.quote(str(os.path.abspath(args.pipeline)))} -o {shlex.quote(str(cfg.output))} "
-                 f"--finalize --no-progress" + (f" --limit {args.limit}" if args.limit is not None else ""))
+                 f"--finalize --no-progress" + (f" --limit {args.limit}" if args.limit is not None else "")
+                 + (" --keep-work" if args.keep_work else ""))
     return ExecutorOptions(kind=kind, ray_address=args.ray_address, partition=args.partition, time=args.time,
                            cpus_per_task=args.cpus_per_task, mem_per_cpu_gb=args.mem_per_cpu_gb, qos=args.qos,
                            env_command=args.env_command, finalize_command=final, max_array_size=args.max_array_size)
@@ -173,7 +177,7 @@ def cmd_run(args) -> int:
                   f"{cfg.tasks} task(s), {max(1, min(shown_workers, cfg.tasks))} worker(s) -> {cfg.output}")
     result = run_pipeline(cfg, workers=workers, limit=args.limit, fresh=args.fresh, console=console,
                           progress=not args.no_progress and opts.kind != "slurm", executor=opts,
-                          progress_every_s=args.progress_every)
+                          progress_every_s=args.progress_every, keep_work=args.keep_work)
     if result.jobs is not None:
         for name, job_id in result.jobs.items():
             console.print(f"submitted {name}: job {job_id}" if job_id != "-1" else f"{name}: all tasks done already")
@@ -198,53 +202,30 @@ def cmd_validate(args) -> int:
 
 
 def cmd_stages(args) -> int:
-    from curation import registry
+    from curation import catalog
 
-    ids = registry.stage_ids()
-    if args.stage:
-        if args.stage not in ids:
-            import difflib
+    ids = catalog.all_ids()
+    if args.stage and args.stage not in ids:
+        import difflib
 
-            close = difflib.get_close_matches(args.stage, ids, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise CurateError(f"unknown stage '{args.stage}'{hint}; stages: {', '.join(ids)}")
-        ids = [args.stage]
-    catalog = []
-    for sid in ids:
-        cls = registry.get_stage(sid)
-        params = [{"name": p.name, "type": p.type_name, "default": None if p.required else p.default,
-                   "required": p.required, "doc": p.doc} for p in registry.stage_params(cls)]
-        catalog.append({"stage": sid, "summary": registry.stage_summary(cls), "params": params})
+        close = difflib.get_close_matches(args.stage, ids, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise CurateError(f"unknown stage '{args.stage}'{hint}; stages: {', '.join(ids)}")
     if args.json:
-        print(json.dumps(catalog, ensure_ascii=False, indent=2))
+        print(json.dumps([catalog.entry(s) for s in ([args.stage] if args.stage else ids)], ensure_ascii=False,
+                         indent=2))
+        return 0
+    if not args.stage and not args.all:
+        catalog.print_index()
         return 0
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     console = Console(highlight=False)
-    if not console.is_terminal:
-        # piped or redirected: rich would squeeze the tables into 80 columns (docs ~22 characters wide); plain
-        # lines instead, one per parameter with its whole doc, for grep and less
-        for entry in catalog:
-            label = "input:" if entry["stage"] == "ingest" else f"- {entry['stage']}:"
-            print(f"{entry['stage']}  {entry['summary']}  (YAML: {label})")
-            for p in entry["params"]:
-                default = "required" if p["required"] else "default " + json.dumps(p["default"], ensure_ascii=False)
-                print(f"  {p['name']} ({p['type']}, {default}): {p['doc']}")
-            print()
-        return 0
-    for entry in catalog:
-        label = "input:" if entry["stage"] == "ingest" else f"- {entry['stage']}:"
-        t = Table(title=f"[bold]{entry['stage']}[/bold]  {entry['summary']}   (YAML: {label})", title_justify="left")
-        t.add_column("parameter")
-        t.add_column("type")
-        t.add_column("default")
-        t.add_column("doc")
-        for p in entry["params"]:
-            default = "(required)" if p["required"] else json.dumps(p["default"], ensure_ascii=False)
-            t.add_row(*(escape(c) for c in (p["name"], p["type"], default, p["doc"])))  # "list[str]" is not markup
-        console.print(t)
+    for sid in [args.stage] if args.stage else ids:
+        if console.is_terminal:
+            catalog.print_rich(catalog.entry(sid), console)
+        else:  # piped or redirected: plain lines with whole docs, not tables squeezed into 80 columns
+            catalog.print_plain(catalog.entry(sid))
     return 0
 
 
@@ -264,12 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"curate {__version__}")
     # the description lists the commands with examples; argparse's own list would repeat them
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help=argparse.SUPPRESS)
+    # prog: a command's usage line reads "curate stages [-h] ...", not the top-level usage followed by "stages"
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help=argparse.SUPPRESS, prog="curate")
 
     p = sub.add_parser("run", help="run a pipeline YAML", description=(
         "Run a pipeline: ingest -> stages -> Parquet shards under the output directory, plus stats.json and "
         "manifest.json. Re-running the same command resumes: finished tasks are kept when the config is "
-        "unchanged; a changed config starts over. Output is byte-identical whatever --workers is."))
+        "unchanged; a changed config starts over from ingest, naming the changed keys first. work/ is deleted "
+        "after success. Ctrl-C stops with exit code 130 and keeps finished tasks. Output is byte-identical "
+        "whatever --workers is. docs/cli.md has the details."))
     p.add_argument("pipeline", help="pipeline YAML file, e.g. pipelines/web_zh.yaml")
     p.add_argument("--workers", "-w", type=int, default=None,
                    help="tasks run in parallel (default: number of CPUs locally, all tasks on Ray/Slurm); "
@@ -278,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="read at most N input records in total (split evenly over tasks)")
     p.add_argument("--dry-run", action="store_true", help="validate and print the resolved plan; read nothing")
     p.add_argument("--fresh", action="store_true", help="discard finished tasks of an earlier run and start over")
+    p.add_argument("--keep-work", action="store_true", help="keep work/ (dedup intermediates, ~5x the size of "
+                   "kept/) after a successful run; by default it is deleted (nothing reads it once the run is done)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.add_argument("--progress-every", type=float, default=None, metavar="SECONDS",
                    help="without a terminal (logs, batch jobs): print a progress line on stderr every SECONDS "
@@ -308,10 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("stages", help="list registered stages and their parameters", description=(
-        "The stage catalog: every stage id usable in a pipeline's `stages:` list (and `input:` = ingest), with "
-        "each parameter's type, default and a one-line doc."))
-    p.add_argument("stage", nargs="?", help="show only this stage")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+        "The stage catalog. Without a STAGE: one line per stage id usable in a pipeline's `stages:` list, in "
+        "data-flow order (ingest is the `input:` block, writer the `writer:` block). With a STAGE: its parameters "
+        "(type, default, doc), the reason codes it removes documents with and the metadata keys it writes. On a "
+        "terminal parameters are a table; piped or redirected, plain lines with whole docs."))
+    p.add_argument("stage", nargs="?", help="show this stage (or writer) in full")
+    p.add_argument("--all", action="store_true", help="every stage in full")
+    p.add_argument("--json", action="store_true", help="machine-readable: every stage (or STAGE) with params, "
+                   "reasons and output_fields")
     p.set_defaults(func=cmd_stages)
 
     p = sub.add_parser("verify", help="check a shard set, tokenized set or mixture against its manifest",
@@ -452,6 +442,17 @@ def _run_mixture_staged(args, console) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # local pool workers ignore SIGINT (curation/executor.py), so this one line is all a Ctrl-C prints
+        run = argv[0] if argv else (sys.argv[1] if len(sys.argv) > 1 else "")
+        hint = ("; finished tasks are kept: run the same command again to resume" if run == "run" else "")
+        print(f"curate: interrupted{hint}", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -470,9 +471,6 @@ def main(argv: list[str] | None = None) -> int:
     except CurateError as e:
         print(f"curate: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("curate: interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

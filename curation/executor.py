@@ -43,12 +43,25 @@ from curation.errors import RunError
 EXECUTORS = ("local", "ray", "slurm", "finalize")
 
 
+_MAIN_PID = os.getpid()  # the curate process; fork-pool workers inherit the value, Ray actors import anew
+
+
 def _quiet_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
+    if os.getpid() != _MAIN_PID:
+        # a local pool worker: Ctrl-C reaches the whole process group, and each worker would print its own
+        # KeyboardInterrupt traceback; the parent alone handles it (the pool then terminates the workers)
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     logger.remove()
     logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
     fmt = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}"
-    logger.add(sys.stderr, level="WARNING", format=f"task {rank}: {{level}}: {{message}}", colorize=False)
-    logger.add(logfile, level="DEBUG", format=fmt, colorize=False)
+    # A task that raises: one line on the console (a format function gets no traceback appended; the runner then
+    # names the phase and the log), the traceback in the task log, never with local variable values (loguru's
+    # diagnose would print them, document text included)
+    console_fmt = f"task {rank}: {{level}}: {{message}}\n"
+    logger.add(sys.stderr, level="WARNING", format=lambda _: console_fmt, colorize=False, diagnose=False)
+    logger.add(logfile, level="DEBUG", format=fmt, colorize=False, diagnose=False, backtrace=False)
     return logfile
 
 

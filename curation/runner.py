@@ -6,7 +6,9 @@ Output directory layout:
     stats.json               per stage: docs and chars in / kept / removed by reason, wall time
     manifest.json            the shard set: config, inputs with sha256, shards with sha256 and counts
     logs/<phase>/            datatrove logs, per-task stats and completion markers (resume), one per phase
-    work/                    intermediates of multi-pass stages (dedup): parked documents, band hashes, clusters
+    work/                    intermediates of multi-pass stages (dedup): parked documents, band hashes, clusters;
+                             deleted after a successful run unless keep_work (nothing reads it once every task is
+                             done: resume, verify, report, tokenize and takedown read kept/, removed/ and logs/)
     ingest_errors/           per-task reports of skipped input records, merged into stats.json
 
 The output may be an object store (``s3://bucket/run``, ``gs://...``; docs/object-storage.md): the same layout,
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curation import registry, storage
+from curation import registry, resume, storage
 from curation.config import PipelineConfig
 from curation.errors import RunError
 from curation.manifest import build_manifest, sha256_file, write_json_atomic, write_text_atomic
@@ -97,7 +99,8 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
 
     ingest_cls = registry.get_stage("ingest")
     steps: list = [ingest_cls(**cfg.input, _files=cfg.input_files, _units=cfg.input_units, _report_dir=str(output),
-                              _pipeline_name=cfg.name, _progress_dir=progress_dir(output))]
+                              _pipeline_name=cfg.name, _progress_dir=progress_dir(output),
+                              _ids_dir=str(output / "work" / "ids"))]
     roles: list[tuple] = [("ingest",)]
     if limit is not None:
         steps.append(LimitPerTask(limit))
@@ -151,13 +154,31 @@ def code_fingerprint() -> str:
 _RESUME_NEUTRAL_INPUT_KEYS = ("max_error_rate",)
 
 
-def resume_config_hash(cfg: PipelineConfig) -> str:
-    """sha256 of the resolved config minus ``_RESUME_NEUTRAL_INPUT_KEYS``: what finished tasks are keyed by."""
-    import hashlib
-
+def resume_config(cfg: PipelineConfig) -> dict:
+    """The resolved config minus ``_RESUME_NEUTRAL_INPUT_KEYS``: what finished tasks are keyed by."""
     resolved = cfg.resolved()
     resolved["input"] = {k: v for k, v in resolved["input"].items() if k not in _RESUME_NEUTRAL_INPUT_KEYS}
-    return hashlib.sha256(json.dumps(resolved, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return resolved
+
+
+def resume_config_hash(cfg: PipelineConfig) -> str:
+    """sha256 of ``resume_config``."""
+    blob = json.dumps(resume_config(cfg), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _say_why_restart(output: Path, resolved_hash: str, key: dict, fresh: bool, kind: str, console) -> None:
+    """Name what changed (curation/resume.py) before ``_prepare_output`` discards an earlier run's finished tasks."""
+    marker = str(output / "logs" / "config_hash")
+    if fresh or kind == "finalize" or not storage.isfile(marker):
+        return
+    if storage.read_text(marker).strip() == resolved_hash:
+        return
+    message = resume.restart_message(output, key)
+    if console is not None:
+        console.print(message, markup=False, highlight=False, soft_wrap=True)
+    else:
+        print(message, file=sys.stderr)
 
 
 def input_fingerprint(files: list[str]) -> str:
@@ -271,6 +292,7 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
             "docs_out": int(ingest.get("docs_out", 0)),
             "bytes_in": int(ingest.get("bytes_in", 0)),
             "skipped": skipped,
+            "ids_renamed": int(ingest.get("ids_renamed", 0)),  # input.duplicate_ids: suffix
             "time_s": round(time_by_role[("ingest",)], 3),
             "by_file": files,
             "examples": examples[:50],
@@ -302,6 +324,19 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
     w = by_role[("writer",)]
     stats["output"] = {"docs": int(w.get("docs_written", 0)), "chars": int(w.get("chars_written", 0))}
     return stats
+
+
+def _resolve_duplicate_ids(cfg: PipelineConfig, output: Path, phase: Phase, ex) -> None:
+    """input.duplicate_ids over the whole input (curation/ingest/ids.py); ``suffix`` reruns the tasks it renames."""
+    from curation.ingest.ids import resolve
+
+    def rerun(ranks: list[int]) -> None:
+        for rank in ranks:
+            storage.remove(str(output / "logs" / phase.name / "completions" / f"{rank:05d}"))
+        ex.run()
+
+    resolve(str(output / "work" / "ids"), cfg.input.get("duplicate_ids", "error"), cfg.input_units,
+            cfg.input["format"], rerun)
 
 
 def _progress_thread(cfg: PipelineConfig, phases: list[Phase], stop: threading.Event, console,
@@ -356,10 +391,11 @@ def _hash_inputs(paths: list[str]) -> list[dict]:
 
 
 def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None, fresh: bool = False,
-                 console=None, progress: bool = True, executor=None, progress_every_s: float | None = None
-                 ) -> RunResult:
+                 console=None, progress: bool = True, executor=None, progress_every_s: float | None = None,
+                 keep_work: bool = False) -> RunResult:
     """Run every phase on ``executor`` (a ``curation.executor.ExecutorOptions``; None: local), then write stats.json
-    and manifest.json. Slurm returns at once with ``jobs`` set: the phases and a finalize job run on the cluster."""
+    and manifest.json and delete ``work/`` (unless ``keep_work``). Slurm returns at once with ``jobs`` set: the
+    phases and a finalize job run on the cluster."""
     # absolute: datatrove/fsspec cache folder objects by path string, so a relative output reused by a later run
     # in another working directory (same process) would resolve to the first run's folder and skip every task
     cfg.output = cfg.output.resolve()
@@ -367,7 +403,12 @@ def run_pipeline(cfg: PipelineConfig, workers: int = 1, limit: int | None = None
     storage.makedirs(str(cfg.output))
     lock = _lock_output(cfg.output)
     try:
-        return _run_locked(cfg, workers, limit, fresh, console, progress, executor, progress_every_s)
+        result = _run_locked(cfg, workers, limit, fresh, console, progress, executor, progress_every_s)
+        if result.jobs is None and not keep_work:
+            # dedup intermediates are ~5x the size of kept/ and every task that read them is done; a later resume
+            # of the same config reuses every task and reads only logs/, kept/ and removed/
+            storage.rmtree(str(cfg.output / "work"))
+        return result
     finally:
         lock.close()
 
@@ -381,9 +422,14 @@ def _run_locked(cfg: PipelineConfig, workers: int, limit: int | None, fresh: boo
     # earlier shard sets a stage reads (incremental dedup's `against`) are inputs too: a changed one reruns
     refs = sorted(m for spec in cfg.stages for m in (spec.params.get("against") or []))
     ref_hashes = ",".join(sha256_file(m) for m in refs if storage.isfile(m))
-    resolved_hash = (f"{resume_config_hash(cfg)}:limit={limit}:code={code_fingerprint()}:refs={ref_hashes}"
-                     f":inputs={input_fingerprint(cfg.input_files)}:stage_files={stage_fingerprints(cfg)}")
+    key = {"config": resume_config(cfg), "limit": limit, "code": code_fingerprint(), "refs": ref_hashes,
+           "inputs": input_fingerprint(cfg.input_files), "stage_files": stage_fingerprints(cfg)}
+    resolved_hash = (f"{resume_config_hash(cfg)}:limit={limit}:code={key['code']}:refs={ref_hashes}"
+                     f":inputs={key['inputs']}:stage_files={key['stage_files']}")
+    key = json.loads(json.dumps(key, default=str))  # as it reads back from logs/resume_key.json
+    _say_why_restart(output, resolved_hash, key, fresh, executor.kind, console)
     _prepare_output(output, resolved_hash, fresh, may_clear=executor.kind != "finalize")
+    resume.write_record(output, key)
     phases = build_phases(cfg, output, limit)
     from loguru import logger
 
@@ -408,6 +454,8 @@ def _run_locked(cfg: PipelineConfig, workers: int, limit: int | None, fresh: boo
             if missing:
                 raise RunError(f"{len(missing)} task(s) of phase {phase.name} did not complete: {missing[:10]} "
                                f"(see {output}/logs/{phase.name}/logs/)")
+            if ("ingest",) in phase.roles:  # before any global pass: dedup clusters need unique ids
+                _resolve_duplicate_ids(cfg, output, phase, ex)
     finally:
         stop.set()
         if th:

@@ -16,6 +16,7 @@ What this base adds on top of datatrove:
 from __future__ import annotations
 
 import contextlib
+from typing import ClassVar
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.filters.base_filter import BaseFilter, get_filter_result
@@ -28,6 +29,11 @@ class CurateStage(BaseFilter):
 
     stage_id: str = "stage"  # set by @register
     type = "curate"
+    # What the stage does to a document, for `curate stages` and checked against real runs (tests/test_stage_docs.py):
+    # removal reason code -> when; metadata key it writes -> meaning. ``{name}`` in a key or code stands for a value
+    # from the config or the data (``pii.{type}``, ``classifier_{name}``).
+    reasons: ClassVar[dict[str, str]] = {}
+    output_fields: ClassVar[dict[str, str]] = {}
 
     def __init__(self):
         super().__init__(exclusion_writer=None)

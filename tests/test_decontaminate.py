@@ -214,7 +214,7 @@ def test_run_builds_the_index_once_and_reports_per_set(tmp_path, zh_set):
     cfg.write_text(f'name: p\ninput: {{format: jsonl, paths: ["part*.jsonl"]}}\noutput: {tmp_path / "out"}\n'
                    f"stages:\n  - normalize: {{}}\n  - decontaminate: {{eval_sets: {{gaokao: {zh_set}}}, "
                    f"fields: [text]}}\n", encoding="utf-8")
-    res = run_pipeline(load_pipeline(cfg), workers=1, progress=False)
+    res = run_pipeline(load_pipeline(cfg), workers=1, progress=False, keep_work=True)
     assert [p["name"] for p in res.stats["phases"]] == ["00_decontaminate.index", "01_documents"]
     assert res.stats["phases"][0]["tasks"] == 1
     assert (res.output / "work" / "decontaminate" / "index" / "hashes.npy").is_file()

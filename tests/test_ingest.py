@@ -500,7 +500,7 @@ def test_registry_schema_pickle_and_determinism(tmp_path):
     params = {p.name: p for p in stage_params(Ingest)}
     assert list(params) == ["format", "paths", "paths_file", "base_url", "max_files", "id_field", "text_field",
                             "html_field", "max_record_bytes", "max_line_bytes", "max_error_rate", "license",
-                            "source_name", "terms", "split_bytes"]
+                            "source_name", "terms", "split_bytes", "duplicate_ids"]
     assert all(p.doc for p in params.values())
     assert len(REASONS) == len(set(REASONS))
     with pytest.raises(ConfigError, match="list of glob patterns"):

@@ -232,7 +232,7 @@ def test_empty_file_is_counted(tmp_path, fmt, name):
     p = tmp_path / name
     p.write_bytes(b"")
     docs, rep = ingest(fmt, [p], tmp_path)
-    assert docs == [] and rep[str(p)] == {"records": 1, "docs": 0, "skipped": {"empty": 1}}
+    assert docs == [] and rep[str(p)] == {"records": 1, "docs": 0, "skipped": {"empty_file": 1}}
 
 
 def test_invalid_jsonl_lines(tmp_path):
@@ -317,11 +317,11 @@ def test_damaged_input_is_counted_per_file_and_the_run_succeeds_within_the_limit
     by_file = {Path(k).name: v for k, v in stats["ingest"]["by_file"].items()}
     assert by_file["a_good.jsonl"] == {"records": 30, "docs": 30, "skipped": {}}
     assert by_file["b_bad.jsonl"] == {"records": 9, "docs": 6, "skipped": {"invalid_json": 2, "undecodable": 1}}
-    assert by_file["c_empty.jsonl"] == {"records": 1, "docs": 0, "skipped": {"empty": 1}}
+    assert by_file["c_empty.jsonl"] == {"records": 1, "docs": 0, "skipped": {"empty_file": 1}}
     assert stats["ingest"]["damage"] == {"records": 4, "of": 40, "rate": 0.1, "max_rate": 0.2}
     assert stats["output"]["docs"] == 36 and (out / "manifest.json").is_file()
     logs = "".join(p.read_text() for p in (out / "logs").rglob("task_*.log"))
-    for reason in ("invalid_json", "undecodable", "empty"):
+    for reason in ("invalid_json", "undecodable", "empty_file"):
         assert f"skipped.{reason}" in logs  # the first of each kind per file is logged with file and position
 
 
@@ -335,7 +335,7 @@ def test_error_rate_above_the_limit_fails_naming_files_and_reasons(tmp_path, cap
     assert main(["run", str(strict), "-w", "1", "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "ingest damage rate 10.00% (4 damaged of 40 records" in err and "max_error_rate=0.05" in err
-    assert "b_bad.jsonl: invalid_json 2, undecodable 1" in err and "c_empty.jsonl: empty 1" in err
+    assert "b_bad.jsonl: invalid_json 2, undecodable 1" in err and "c_empty.jsonl: empty_file 1" in err
     out = tmp_path / "out"
     assert not (out / "manifest.json").exists()  # not a valid shard set
     stats = json.loads((out / "stats.json").read_text())

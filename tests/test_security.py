@@ -194,7 +194,7 @@ stages:
   - minhash_dedup: {{threshold: 0.7}}
 """, encoding="utf-8")
     before_outside = _files_under(tmp_path) - {f"box/{f}" for f in _files_under(box)}
-    assert main(["run", str(p), "-w", "1", "--no-progress"]) == 0
+    assert main(["run", str(p), "-w", "1", "--no-progress", "--keep-work"]) == 0  # work/ file names checked too
     after = _files_under(tmp_path)
     new_outside = {f for f in after - before_outside if not f.startswith("box/out/")} - {
         f"box/{f}" for f in ("p.yaml", "in/in.jsonl")}

@@ -10,7 +10,7 @@ Reason code: ``exact_duplicate``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from curation.dedup.clusters import SURVIVOR_POLICIES
 from curation.dedup.exact import NORMALIZATIONS
@@ -33,6 +33,14 @@ class ExactDedup:
         against: manifest.json files of earlier shard sets (relative to the working directory): their documents
             are never removed, and new documents that duplicate them (or share their id) are, with dup_of_manifest.
     """
+
+    reasons: ClassVar[dict[str, str]] = {REASON: "equal normalized text to the group's survivor"}
+    output_fields: ClassVar[dict[str, str]] = {
+        "exact_dup_cluster_id": "smallest id of the group (its own id without duplicates)",
+        "exact_dup_cluster_size": "documents in the group (1 without duplicates)",
+        "dup_of": "removed documents: the survivor's id",
+        "dup_of_manifest": "removed by an earlier set (against): that set's manifest",
+    }
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ whole process tree under 2 GB; on planted near-duplicates recall 0.98 for true J
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from curation.dedup.clusters import SURVIVOR_POLICIES
 from curation.dedup.lsh import optimal_param
@@ -63,6 +63,14 @@ class MinhashDedup:
         against: manifest.json files of earlier shard sets (relative to the working directory): their documents
             are never removed, and new documents that duplicate them (or share their id) are, with dup_of_manifest.
     """
+
+    reasons: ClassVar[dict[str, str]] = {REASON: "a near-duplicate of the cluster's survivor"}
+    output_fields: ClassVar[dict[str, str]] = {
+        "dup_cluster_id": "smallest id of the cluster (its own id without duplicates)",
+        "dup_cluster_size": "documents in the cluster (1 without duplicates)",
+        "dup_of": "removed documents: the survivor's id",
+        "dup_of_manifest": "removed by an earlier set (against): that set's manifest",
+    }
 
     def __init__(
         self,

@@ -18,8 +18,9 @@ old and a new document with one id meet. Reference documents are never removed o
 
 Document key: ``doc_key(id) = xxh3_64(UTF-8 id)``. Everything is keyed by document id, never by task or position,
 so passes 1 and 4 may use different task counts and the clusters and survivors do not depend on them (tested with
-1 and 3 tasks). Ids must be unique: one id twice in an LSH bucket stops the bucket pass, and a 64-bit id-hash
-collision between clustered documents (~N**2/2**65) stops the cluster pass, naming both ids.
+1 and 3 tasks). Ids must be unique (ingest checks that before these passes: ``curation/ingest/ids.py``): one id
+twice in an LSH bucket stops the bucket pass, and a 64-bit id-hash collision between clustered documents
+(~N**2/2**65) stops the cluster pass, naming both ids.
 
 On-disk formats: Arrow IPC files (``pyarrow.ipc.new_file``; read with ``pyarrow.ipc.open_file``), each with schema
 metadata ``{"format": "curate.dedup.<kind>", "format_version": "1", "params": <JSON>}``; written under a temporary

@@ -48,7 +48,7 @@ Counters: ``passthrough`` (non-HTML docs), ``extracted`` (HTML docs with main te
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from datatrove.data import Document
 
@@ -74,6 +74,16 @@ class ExtractHtml(CurateStage):
         fix_mojibake: repair double-encoded UTF-8 (ftfy) in the page's text before extraction, where it is still
             repairable.
     """
+
+    reasons: ClassVar[dict[str, str]] = {
+        "html_too_large": "the HTML is longer than max_html_chars",
+        "no_main_text": "no main text found (or less than the minimum)",
+        "extract_failed": "the extractor raised on this page",
+    }
+    output_fields: ClassVar[dict[str, str]] = {
+        "title": "page title (\"\" when none)",
+        "content_format": "\"text\" after extraction",
+    }
 
     def __init__(
         self,

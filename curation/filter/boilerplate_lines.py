@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 from datatrove.data import Document
@@ -176,6 +177,9 @@ class CleanLines(CurateStage):
         max_pattern_line_chars: longest line that may be removed for matching a class pattern (footers, cookie notices)
         min_token_coverage: share of a line's letters/digits/Han characters that boilerplate tokens must cover
     """
+
+    reasons: ClassVar[dict[str, str]] = {"empty_after_line_cleanup": "nothing left after removing boilerplate lines"}
+    output_fields: ClassVar[dict[str, str]] = {"clean_lines.lines_removed": "lines removed"}
 
     def __init__(
         self,

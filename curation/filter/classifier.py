@@ -34,7 +34,7 @@ transformers (bench/SCORERS.md): a 4-layer, 256-wide BERT scores ~19 Wikipedia p
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document, DocumentsPipeline
 
@@ -72,6 +72,9 @@ class ClassifierFilter(CurateStage):
         device: (transformers) auto = a GPU when torch sees one, else cpu; or cpu, cuda, cuda:N, mps
         torch_threads: (transformers) CPU threads per worker; null = torch's default (all cores)
     """
+
+    reasons: ClassVar[dict[str, str]] = {"classifier_{name}": "the probability is above / below threshold (remove_if)"}
+    output_fields: ClassVar[dict[str, str]] = {"{name}": "probability of the positive label (4 decimals)"}
 
     def __init__(
         self,

@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
@@ -75,6 +75,16 @@ class Decontaminate(CurateStage):
         ngram_words: window in words for items in other scripts (13, as GPT-3)
         action: "remove" (reason contaminated) or "annotate" (keep, metadata and counters only)
     """
+
+    reasons: ClassVar[dict[str, str]] = {
+        "contaminated": "shares an n-gram with an evaluation set item (action: remove)",
+    }
+    output_fields: ClassVar[dict[str, str]] = {
+        "contaminated_by": "set/item id with the most shared n-grams",
+        "contaminated_span": "[start, end) character offsets of the shared text",
+        "contaminated_text": "that span, at most 500 characters",
+        "contaminated_ngrams": "n-grams shared with that item",
+    }
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ prefix lookups, ~30 us with a robots.txt checked for the 10 default agents; negl
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from datatrove.data import Document
 
@@ -61,6 +62,13 @@ class OptOut(CurateStage):
         user_agents: robots.txt product tokens checked; a URL disallowed for any of them is removed
         star_group: an agent without its own group obeys the "User-agent: *" group (RFC 9309); false: ignore it
     """
+
+    reasons: ClassVar[dict[str, str]] = {
+        "optout_domain": "the host or a parent domain is on the domain list",
+        "optout_url_prefix": "the URL starts with a listed prefix",
+        "optout_robots": "robots.txt rules of the host disallow the URL for the listed user agents",
+    }
+    output_fields: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -106,6 +106,15 @@ class ParagraphDedup(CurateStage):
         max_hashes: scope task: most paragraph keys remembered per task (memory bound, ~80 bytes each)
         shards: scope corpus: hash shards = tasks of the pass that finds first occurrences
     """
+
+    reasons: ClassVar[dict[str, str]] = {
+        "all_paragraphs_duplicate": "every paragraph was seen before",
+        "too_short_after_dedup": "fewer than the minimum characters left after removing seen paragraphs",
+    }
+    output_fields: ClassVar[dict[str, str]] = {
+        "para_dup_removed": "paragraphs removed",
+        "para_dup_removed_chars": "characters removed",
+    }
 
     def __init__(
         self,

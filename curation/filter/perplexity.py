@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import ClassVar
 
 from datatrove.data import Document, DocumentsPipeline
 
@@ -55,6 +56,12 @@ class Perplexity(CurateStage):
         keep_buckets: keep only documents in these buckets (head, middle, tail); null = annotate only, keep all
         max_chars: score at most this many characters per document (leading paragraphs)
     """
+
+    reasons: ClassVar[dict[str, str]] = {"ppl_bucket_not_kept": "the bucket is not in keep_buckets"}
+    output_fields: ClassVar[dict[str, str]] = {
+        "perplexity": "perplexity under the n-gram LM",
+        "ppl_bucket": "head | middle | tail",
+    }
 
     def __init__(
         self,

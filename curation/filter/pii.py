@@ -41,7 +41,7 @@ import bisect
 import datetime
 import re
 import typing
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 
@@ -139,6 +139,11 @@ class PiiMasker(CurateStage):
         require_card_iin: bank cards need a card network's prefix and length (UnionPay 62 + 16-19 digits, Visa 4 +
             16/19, ...); off = Luhn only, which also masks ~10% of 13-19 digit order numbers and timestamps
     """
+
+    reasons: ClassVar[dict[str, str]] = {}
+    output_fields: ClassVar[dict[str, str]] = {
+        "pii.{type}": "masked spans of that type (email, ip, phone, id_number, bank_card), when any",
+    }
 
     def __init__(
         self,

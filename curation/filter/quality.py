@@ -26,12 +26,12 @@ per-character Python loops (NumPy over UTF-32 code points, see ``textstats``). j
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 
 from curation.filter.quality_presets import PRESETS, REASONS, RULES, THRESHOLD_NAMES
-from curation.filter.quality_signals import compute_signals
+from curation.filter.quality_signals import SIGNALS, compute_signals
 from curation.registry import register
 from curation.stage import CurateStage
 
@@ -58,6 +58,12 @@ class QualityFilter(CurateStage):
         disable: reason codes whose rules are switched off (e.g. [top_ngram_repetition])
         write_signals: write the quality.* signals to metadata (quality.preset is always written)
     """
+
+    reasons: ClassVar[dict[str, str]] = REASONS
+    output_fields: ClassVar[dict[str, str]] = {
+        META_PREFIX + "preset": "the preset applied (zh or en, from lang)",
+        **{META_PREFIX + k: v for k, v in SIGNALS.items()},
+    }
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ Reason codes:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 from loguru import logger
@@ -39,6 +39,14 @@ class Select(CurateStage):
         quantiles_of: shard-set manifest (or its directory, relative to the current directory) whose documents
             define the cut points of a quantile range, e.g. an earlier run of this pipeline with the scoring stage
     """
+
+    reasons: ClassVar[dict[str, str]] = {
+        "not_selected": "the field's value is not one of values",
+        "out_of_range": "the field's number lies outside range",
+        "not_numeric": "with range, the field holds something that is not a number",
+        "field_missing": "the document has no such metadata key (missing: remove)",
+    }
+    output_fields: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,

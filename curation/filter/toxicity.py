@@ -40,6 +40,7 @@ import tarfile
 import unicodedata
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from datatrove.data import Document
@@ -338,6 +339,19 @@ class ToxicityFilter(CurateStage):
         model_threshold: remove when the model's probability of the positive label is >= this
         model_max_chars: score at most this many leading characters with the model
     """
+
+    reasons: ClassVar[dict[str, str]] = {
+        "url_blocklist_{category}": "the host, a parent domain or the URL is on that UT1 list (e.g. adult)",
+        "blocklist": "blocklist phrases per 1,000 characters above max_blocklist_per_1k",
+        "toxicity_model": "the model's probability is at least model_threshold",
+    }
+    output_fields: ClassVar[dict[str, str]] = {
+        "toxicity.url_category": "removed by URL: the UT1 category",
+        "toxicity.blocklist_hits": "blocklist phrase matches",
+        "toxicity.blocklist_per_1k": "matches per 1,000 characters",
+        "toxicity.blocklist_categories": "categories of the matched phrases",
+        "toxicity.model": "the model's probability (model_path)",
+    }
 
     def __init__(
         self,

@@ -17,7 +17,9 @@ Nothing in the input makes ``run`` raise: every record that yields no Document i
   ``conversion`` in a WET file (not an error);
 - ``http_status``: HTTP status outside 2xx (redirects, error pages; not an error);
 - ``non_html``: payload declared, or sniffed as, something other than HTML (not an error);
-- ``empty``: empty or blank payload / text, or a 0-byte input file (one per file);
+- ``empty``: a record with an empty or blank payload / text (not damage: a blank line of text is a record that
+  says nothing, not a broken one; its first example per file keeps the record number);
+- ``empty_file``: a 0-byte input file (one per file; damage: usually a failed download);
 - ``binary``: a payload declared HTML (or undeclared) that is an image, PDF, archive or other binary data;
 - ``undecodable``: mostly replacement characters after decoding (WARC), a non-UTF-8 line (JSONL);
 - ``too_large``: a record over ``max_record_bytes`` (also after HTTP decompression), a JSONL line over
@@ -27,12 +29,13 @@ Nothing in the input makes ``run`` raise: every record that yields no Document i
 - ``invalid_json``: a JSONL line that is not a JSON object;
 - ``missing_text``: a JSONL / Parquet record without a string html or text field;
 - ``unreadable_file``: a file that cannot be opened or parsed at all (counted once per file).
-The first example of each problem reason per file (all but the first three reasons) is logged as a warning and
-kept in the report (up to ``MAX_REPORT_EXAMPLES`` per task).
+The first example of each problem reason per file (all but the first three reasons) is kept in the report (a
+warning is logged for damage only) (up to ``MAX_REPORT_EXAMPLES`` per task).
 
-Error limit: all reasons but the first three are damage. ``damage_rate`` (damaged / (damaged + documents), an
-unreadable file counting as one damaged record) is checked by the runner after the run against
-``max_error_rate``; above it the run exits non-zero naming the rate, the worst files and their reasons.
+Error limit: all reasons but the first three and ``empty`` are damage (``NOT_DAMAGE_REASONS``). ``damage_rate``
+(damaged / (damaged + documents), an unreadable file counting as one damaged record) is checked by the runner
+after the run against ``max_error_rate``; above it the run exits non-zero naming the rate, the worst files and
+their reasons.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -48,28 +51,36 @@ from loguru import logger
 
 from curation import storage
 from curation.errors import ConfigError
+from curation.ingest.ids import IdRecorder
 from curation.ingest.records import Fields, Item, Skip, iter_jsonl, iter_parquet
 from curation.ingest.units import InputUnit, plan_units
 from curation.ingest.warc import iter_warc
 from curation.ingest.wet import iter_wet
 from curation.registry import register
 
-REASONS = (
-    "non_response",
-    "http_status",
-    "non_html",
-    "empty",
-    "binary",
-    "undecodable",
-    "too_large",
-    "truncated",
-    "corrupt_record",
-    "invalid_json",
-    "missing_text",
-    "unreadable_file",
-)
+# skip reason -> when (the module docstring has the details); stats.json counts them as ingest.skipped.<reason>
+REASON_DOCS: dict[str, str] = {
+    "non_response": "WARC request / metadata / warcinfo / revisit record, a WET record but conversion (not an error)",
+    "http_status": "HTTP status outside 2xx: redirects, error pages (not an error)",
+    "non_html": "payload declared or sniffed as something other than HTML (not an error)",
+    "empty": "blank payload or text (not damage)",
+    "empty_file": "a 0-byte input file",
+    "binary": "a payload declared HTML (or undeclared) that is an image, PDF, archive or other binary",
+    "undecodable": "mostly replacement characters after decoding (WARC), a non-UTF-8 line (JSONL)",
+    "too_large": "a record over max_record_bytes, a JSONL line over max_line_bytes",
+    "truncated": "the file ends inside a record or a compressed member",
+    "corrupt_record": "a record or compressed member that cannot be parsed",
+    "invalid_json": "a JSONL line that is not a JSON object",
+    "missing_text": "a JSONL / Parquet record without a string html or text field",
+    "unreadable_file": "a file that cannot be opened or parsed at all (once per file)",
+}
+REASONS = tuple(REASON_DOCS)
 # Normal crawl content rather than damage: counted, never warned about or kept as examples.
 EXPECTED_REASONS = frozenset({"non_response", "http_status", "non_html"})
+# Not counted toward max_error_rate. Blank records (an empty "text" in a JSONL export, a WET record with no text)
+# are removed with a reason and an example, but a corpus with many of them is not damaged: before, 3 blank lines
+# in 40 records failed a run at the default 5% limit.
+NOT_DAMAGE_REASONS = EXPECTED_REASONS | {"empty"}
 # Records that are not documents at all (not an HTTP response): the funnels of `curate run` and `curate report` list
 # them apart from the removals of documents.
 NON_DOCUMENT_REASONS = frozenset({"non_response"})
@@ -109,6 +120,9 @@ class Ingest(PipelineStep):
         source_name: name of this source -> metadata "source_name" (provenance tables, takedown); null: the
             pipeline's name (a record's own string "source_name" field first for JSONL/Parquet)
         terms: free-text terms of use of this input -> metadata "terms" (omitted when null)
+        duplicate_ids: two records with one id (checked over the whole input when the ingest phase ends): "error"
+            stops the run naming both files and records; "suffix" renames each later one "id#2", "id#3", ...
+            (counted as ingest.ids_renamed in stats.json)
         split_bytes: uncompressed JSONL and Parquet files larger than this are read as up to
             ceil(size / split_bytes) work units (line / row-group ranges, one task each with tasks: auto), so a
             kill redoes at most one unit per task; 0 never splits. Compressed files, WARC/ARC/WET files and remote
@@ -116,6 +130,23 @@ class Ingest(PipelineStep):
     """
 
     type = "curate"
+    reasons: ClassVar[dict[str, str]] = REASON_DOCS  # records yielding no document: ingest.skipped.<reason>
+    output_fields: ClassVar[dict[str, str]] = {
+        "source_file": "input file, relative to the deepest folder holding all inputs",
+        "source_format": "warc | wet | jsonl | parquet",
+        "content_format": "html | text",
+        "license": "input.license, else the record's license field, else \"unknown\"",
+        "source_name": "input.source_name, else the record's source_name field, else the pipeline name",
+        "terms": "input.terms (when set)",
+        "url": "WARC/WET: target URI",
+        "host": "WARC/WET: host of url",
+        "fetch_date": "WARC/WET: WARC-Date, ISO",
+        "content_type": "WARC/WET: declared MIME type",
+        "charset": "WARC, binary html columns: decoded charset",
+        "charset_source": "where the charset came from (header, meta, detected, wet ...)",
+        "warc_record_id": "WARC/WET: WARC-Record-ID",
+        "{field}": "JSONL/Parquet: every other top-level scalar field of the record, as it is",
+    }
 
     def __init__(
         self,
@@ -134,12 +165,14 @@ class Ingest(PipelineStep):
         source_name: str | None = None,
         terms: str | None = None,
         split_bytes: int = 256 * 1024 * 1024,
+        duplicate_ids: Literal["error", "suffix"] = "error",
         _files: list[str] | None = None,
         _units: list[InputUnit] | None = None,
         _limit: int = -1,
         _report_dir: str | None = None,
         _pipeline_name: str | None = None,
         _progress_dir: str | None = None,
+        _ids_dir: str | None = None,
     ):
         super().__init__()
         if format not in FORMATS:
@@ -169,6 +202,10 @@ class Ingest(PipelineStep):
         self.max_line_bytes = max_line_bytes if max_line_bytes is not None else 2 * max_record_bytes
         self.max_error_rate = max_error_rate
         self.split_bytes = split_bytes
+        if duplicate_ids not in ("error", "suffix"):
+            raise ConfigError(f"ingest: duplicate_ids must be 'error' or 'suffix', not {duplicate_ids!r}")
+        self.duplicate_ids = duplicate_ids
+        self._ids_dir = _ids_dir  # work/ids: the ids this task emits, checked by the runner (ids.py)
         self._files = list(_files) if _files is not None else None
         self._units = [InputUnit(*u) for u in _units] if _units is not None else None
         self._limit = _limit
@@ -239,6 +276,7 @@ class Ingest(PipelineStep):
             progress = TaskProgress(self._progress_dir, rank, unit_sizes(units, self.format))
         exact_offsets = self.format in ("warc", "wet")  # record offsets are file positions
         names = self.source_names()
+        ids = IdRecorder(self._ids_dir, rank) if self._ids_dir is not None else None
         try:
             for unit_index, unit in enumerate(units):
                 if 0 <= self._limit <= n_out:
@@ -262,12 +300,19 @@ class Ingest(PipelineStep):
                         report.count(path, None)
                         n_out += 1
                         item.metadata["source_file"] = names.get(path, path)
-                        yield Document(text=item.text, id=item.id, metadata=self._provenance(item.metadata))
+                        doc_id = item.id
+                        if ids is not None:
+                            doc_id = ids.record(item.id, rank + unit_index * world_size, item.where)
+                            if doc_id != item.id:
+                                self.stat_update("ids_renamed")
+                        yield Document(text=item.text, id=doc_id, metadata=self._provenance(item.metadata))
                 finally:
                     items.close()
                 if progress is not None:
                     progress.unit_done(unit_index)
         finally:
+            if ids is not None:
+                ids.write()
             if progress is not None:
                 progress.write(done=True)
             if self._report_dir is not None:
@@ -291,7 +336,7 @@ class Ingest(PipelineStep):
             self.stat_update("bytes_in", value=skip.nbytes)
         self.stat_update(f"skipped.{skip.reason}")
         first = report.count(path, skip)
-        if first and skip.reason not in EXPECTED_REASONS:
+        if first and skip.reason not in NOT_DAMAGE_REASONS:
             logger.warning(f"ingest: {path} @ {skip.where}: skipped.{skip.reason}: {skip.detail} (first of its kind)")
 
 
@@ -303,9 +348,9 @@ def _is_empty_file(path: str) -> bool:
 
 
 def _empty_file() -> Iterator[Skip]:
-    """A 0-byte input file (a failed download, a placeholder) is one ``empty`` record: visible per file and counted
-    as damage, where reading it would yield nothing at all (WARC, JSONL) or ``unreadable_file`` (Parquet)."""
-    yield Skip("empty", 0, "empty file (0 bytes)")
+    """A 0-byte input file (a failed download, a placeholder) is one ``empty_file`` record: visible per file and
+    counted as damage, where reading it would yield nothing at all (WARC, JSONL) or ``unreadable_file`` (Parquet)."""
+    yield Skip("empty_file", 0, "empty file (0 bytes)")
 
 
 class _Report:
@@ -380,10 +425,10 @@ def _where_key(example: dict) -> tuple:
 
 def damage_rate(by_file: dict[str, dict]) -> tuple[int, int, float]:
     """(damaged, candidates, rate) over the per-file ingest report: damaged = skips for a reason outside
-    ``EXPECTED_REASONS`` (an unreadable file counts once), candidates = damaged + documents. Expected skips (request
+    ``NOT_DAMAGE_REASONS`` (an unreadable file counts once), candidates = damaged + documents. Expected skips (request
     records, redirects, images) say nothing about damage: a WARC is ~2/3 request and metadata records, which would
     dilute a rate over all records threefold."""
-    damaged = sum(n for f in by_file.values() for r, n in f.get("skipped", {}).items() if r not in EXPECTED_REASONS)
+    damaged = sum(n for f in by_file.values() for r, n in f.get("skipped", {}).items() if r not in NOT_DAMAGE_REASONS)
     candidates = damaged + sum(f.get("docs", 0) for f in by_file.values())
     return damaged, candidates, (damaged / candidates if candidates else 0.0)
 
@@ -396,7 +441,7 @@ def check_error_rate(by_file: dict[str, dict], max_error_rate: float, worst_file
         return None
 
     def damage(entry: dict) -> dict[str, int]:
-        return {r: n for r, n in sorted(entry.get("skipped", {}).items()) if r not in EXPECTED_REASONS}
+        return {r: n for r, n in sorted(entry.get("skipped", {}).items()) if r not in NOT_DAMAGE_REASONS}
 
     worst = sorted(by_file.items(), key=lambda kv: (-sum(damage(kv[1]).values()), kv[0]))
     worst = [(path, damage(entry)) for path, entry in worst if damage(entry)]

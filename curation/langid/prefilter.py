@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from typing import ClassVar
 
 from datatrove.data import Document
 
@@ -312,6 +313,17 @@ class PreFilter(CurateStage):
         excerpt_chars: characters of visible text kept as the text of a removed page (its HTML is dropped)
         keep_html: keep the full HTML of removed pages in removed/prefilter/ instead of the excerpt
     """
+
+    reasons: ClassVar[dict[str, str]] = {
+        "prefilter_no_script": "too few characters of the kept languages' scripts",
+        "prefilter_other_lang": "lid.176 on a text sample says another language, confidently",
+        "prefilter_other_cjk": "Han text with enough kana (ja) or hangul (ko) that lid.176 confirms",
+    }
+    # removed documents only: the features behind the decision (kept pages pass through unchanged)
+    output_fields: ClassVar[dict[str, str]] = {
+        "prefilter.{feature}": "removed pages: script counts, letters, lid / lid_score, html_chars",
+        "content_format": "removed pages: \"text\" when the HTML was replaced by a readable excerpt",
+    }
 
     def __init__(
         self,

@@ -44,7 +44,7 @@ Cost, one core, best of 5 over the 1,104 zh-Wikipedia passages (../shared/data/p
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 
@@ -69,6 +69,12 @@ class Normalize(CurateStage):
         whitespace: unify newlines, collapse space runs, strip line ends, keep paragraph breaks, strip the text.
         remove_cjk_spaces: with whitespace, also drop a space between two CJK characters (off: usually meaningful).
     """
+
+    reasons: ClassVar[dict[str, str]] = {"empty_after_normalize": "nothing but whitespace left after normalization"}
+    output_fields: ClassVar[dict[str, str]] = {
+        "orig_script": "Hant | Hans | none | Jpan | Kore, detected before any conversion",
+        "converted_to_simplified": "true when script: to_simplified changed the text",
+    }
 
     def __init__(
         self,

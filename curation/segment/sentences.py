@@ -53,7 +53,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 
@@ -287,6 +287,13 @@ class Sentences(CurateStage):
         ellipsis: end sentences at "……" inside a line (not before ，、；：等, not when it opens a sentence or
             quotation); false: only at the end of a line
     """
+
+    reasons: ClassVar[dict[str, str]] = {}
+    output_fields: ClassVar[dict[str, str]] = {
+        "sentence_offsets": "output: offsets: [start0, end0, start1, end1, ...] character offsets",
+        "sentences": "output: column: the list of sentences",
+        "sentence_count": "sentences",
+    }
 
     def __init__(
         self, output: Literal["offsets", "column"] = "offsets", semicolon: bool = False, ellipsis: bool = True
