@@ -321,7 +321,8 @@ class PreFilter(CurateStage):
     }
     # removed documents only: the features behind the decision (kept pages pass through unchanged)
     output_fields: ClassVar[dict[str, str]] = {
-        "prefilter.{feature}": "removed pages: script counts, letters, lid / lid_score, html_chars",
+        "prefilter.{feature}": "removed pages: script counts, letters, lid / lid_score, html_chars; rule "
+                               "(raw_script_free when removed before the parse)",
         "content_format": "removed pages: \"text\" when the HTML was replaced by a readable excerpt",
     }
 
