@@ -72,10 +72,15 @@ def test_removed_documents_keep_their_reason(run_dir):
                        for r in pre)
     urls = {json.loads(r["metadata"])["url"] for r in removed + pre}
     assert set(pages_with("ja")) <= urls and set(pages_with("ko")) <= urls and set(pages_with("en")) <= urls
-    for r in pre:  # a removed page keeps URL, features and a visible-text excerpt, not its HTML
+    for r in pre:  # a removed page keeps URL, features and a visible-text excerpt (or its title), not its HTML
         meta = json.loads(r["metadata"])
-        assert meta["url"] and meta["prefilter.letters"] > 0 and meta["prefilter.html_chars"] > len(r["text"])
+        assert meta["url"] and meta["prefilter.html_chars"] > len(r["text"])
+        if meta.get("prefilter.rule") == "raw_script_free":  # rule 0: not one Han character anywhere, no parse
+            assert meta["prefilter.han"] == 0 and "prefilter.letters" not in meta
+        else:
+            assert meta["prefilter.letters"] > 0
         assert "<" not in r["text"] and len(r["text"]) <= 500
+    assert sum(json.loads(r["metadata"]).get("prefilter.rule") == "raw_script_free" for r in pre) > 0
 
 
 @pytest.mark.parametrize("tag", ["gbk", "big5"])
