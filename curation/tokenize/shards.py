@@ -272,7 +272,8 @@ class TokenShardWriter:
             self._open_shard()
         if self.file_format == "megatron":  # docs layout: the ids back to back, one sequence per row
             ids = batch.column(1)
-            self._sink.write(ids.values.to_numpy(zero_copy_only=False).astype(megatron_dtype(self.dtype)).tobytes())
+            values = ids.values.to_numpy(zero_copy_only=False)
+            self._sink.write(values.astype(megatron_dtype(self.dtype), copy=False))  # uint16: no copy
             offsets = ids.offsets.to_numpy()
             self._mg_lengths.append(np.diff(offsets).astype(np.int32))
         else:

@@ -124,8 +124,10 @@ class ParquetShardSink:
                 os.close(fd)
             else:
                 self._tmp = os.path.join(self.folder, f".{name}.tmp")
+            # no dictionary for numeric typed columns: scores rarely repeat, and each dictionary page costs bytes
+            dictionary = [f.name for f in self.schema if pa.types.is_string(f.type)]
             self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=self.compression,
-                                            write_statistics=False)
+                                            write_statistics=False, use_dictionary=dictionary)
         self._writer.write_table(table, row_group_size=len(self._rows))
         self._rows = []
 
