@@ -7,6 +7,9 @@
    doc index, manifest) against raw `tokenizers.Tokenizer.encode_batch` (rayon, N threads) over the same
    documents already in memory, one call per 1,000-document batch (what `curate run` writes as a row group),
    and, for sentencepiece tokenizers, raw `SentencePieceProcessor.encode(batch, num_threads=N)`.
+3. `formats`: the two trainer formats of `curate tokenize --layout docs`: `--format arrow` (Arrow IPC files) and
+   `--format megatron` (.bin + .idx), end to end (tokens/s of the whole command) and the writer alone (the same
+   token ids, already in memory, through `TokenShardWriter` + doc index: tokens/s written), alternating.
 
 Every measurement runs in a fresh subprocess (`--job`), so thread pools and peak memory are per measurement;
 ours and raw alternate (`--repeat`) because other work on a shared machine moves absolute times.
@@ -18,6 +21,8 @@ Usage (about 25 minutes on 2 cores):
     PYTHONPATH=. python bench/tokenize_bench.py train --backend sentencepiece --repeat 2
     PYTHONPATH=. python bench/tokenize_bench.py train --backend hf
     PYTHONPATH=. python bench/tokenize_bench.py encode --tokenizer /tmp/curate-bench-tokenize/tok_sentencepiece
+    PYTHONPATH=. python bench/tokenize_bench.py formats --tokenizer /tmp/curate-bench-tokenize/tok_sentencepiece \
+        --repeat 3
 Results are appended as JSON lines to --work/results.jsonl and printed; bench/TOKENIZE.md holds the table.
 """
 
@@ -174,6 +179,46 @@ def job_encode_ours(spec: dict) -> dict:
     }
 
 
+def job_format_e2e(spec: dict) -> dict:
+    from curation.tokenize.encode import tokenize_shard_set
+
+    t0 = time.perf_counter()
+    m, _stats = tokenize_shard_set(spec["manifest"], spec["tokenizer"], spec["out"], layout="docs", seq_len=None,
+                                  workers=spec["threads"], file_format=spec["format"])
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "tokens": m["totals"]["num_tokens"], "tokens_per_s": m["totals"]["num_tokens"] / wall,
+            "bytes": m["totals"]["bytes"]}
+
+
+def job_format_write(spec: dict) -> dict:
+    """The writer alone: every document's ids (read from an Arrow docs set, outside the timing) written again."""
+    import shutil
+
+    import numpy as np
+
+    from curation.tokenize.reader import TokenizedSet
+    from curation.tokenize.shards import TokenShardWriter
+
+    ts = TokenizedSet(spec["arrow_set"])
+    docs = [(doc_id, ids.copy()) for doc_id, ids in ts.iter_docs()]  # in memory: the timing covers writing only
+    batches = []
+    for lo in range(0, len(docs), 1024):
+        part = docs[lo : lo + 1024]
+        batches.append(([d for d, _ in part], np.concatenate([a for _, a in part]),
+                        np.array([len(a) for _, a in part], np.int64)))
+    out = Path(spec["out"])
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    writer = TokenShardWriter(out, "docs", ts.dtype, 1 << 28, None, file_format=spec["format"])
+    for ids, flat, lengths in batches:
+        writer.add(ids, flat, lengths)
+    writer.close()
+    writer.write_doc_index(out / "doc_index.arrow")
+    wall = time.perf_counter() - t0
+    tokens = sum(r.num_tokens for r in writer.records)
+    return {"wall_s": wall, "tokens": tokens, "tokens_per_s": tokens / wall}
+
+
 def _children_cpu_s() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -228,6 +273,8 @@ JOBS = {
     "encode_ours": job_encode_ours,
     "encode_raw_hf": job_encode_raw_hf,
     "encode_raw_spm": job_encode_raw_spm,
+    "format_e2e": job_format_e2e,
+    "format_write": job_format_write,
 }
 
 
@@ -297,13 +344,31 @@ def cmd_encode(args) -> None:
         record(work, row)
 
 
+def cmd_formats(args) -> None:
+    work = Path(args.work)
+    manifest = str(args.manifest or curated_manifest(work))
+    spec = {"manifest": manifest, "tokenizer": str(Path(args.tokenizer)), "threads": args.threads}
+    for rep in range(args.repeat):
+        order = ["arrow", "megatron"] if rep % 2 == 0 else ["megatron", "arrow"]  # alternate which goes first
+        row = {"bench": "formats", "tokenizer": Path(args.tokenizer).name, "rep": rep, "threads": args.threads}
+        for fmt in order:
+            row[f"e2e_{fmt}"] = run_job("format_e2e", {**spec, "format": fmt, "out": str(work / f"fmt_{fmt}")},
+                                        args.threads)
+        for fmt in order:
+            row[f"write_{fmt}"] = run_job(
+                "format_write", {"arrow_set": str(work / "fmt_arrow"), "format": fmt, "out": str(work / f"w_{fmt}")},
+                args.threads)
+        assert row["e2e_arrow"]["tokens"] == row["e2e_megatron"]["tokens"], "token counts differ"
+        record(work, row)
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--job":
         spec = json.loads(sys.argv[2])
         print(json.dumps(JOBS[spec.pop("name")](spec)))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("section", choices=["train", "encode"])
+    ap.add_argument("section", choices=["train", "encode", "formats"])
     ap.add_argument("--work", default="/tmp/curate-bench-tokenize", help="scratch directory (outside the repo)")
     ap.add_argument("--manifest", help="shard-set manifest (default: curate corpus_zh into --work)")
     ap.add_argument("--backend", choices=["sentencepiece", "hf"], default="sentencepiece")
@@ -313,9 +378,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
     Path(args.work).mkdir(parents=True, exist_ok=True)
-    if args.section == "encode" and not args.tokenizer:
-        ap.error("encode needs --tokenizer DIR")
-    {"train": cmd_train, "encode": cmd_encode}[args.section](args)
+    if args.section in ("encode", "formats") and not args.tokenizer:
+        ap.error(f"{args.section} needs --tokenizer DIR")
+    {"train": cmd_train, "encode": cmd_encode, "formats": cmd_formats}[args.section](args)
 
 
 if __name__ == "__main__":

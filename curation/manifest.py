@@ -15,7 +15,9 @@ from typing import Any
 
 from curation import __version__
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # shard sets: 1 = metadata as one JSON column; 2 = typed columns + metadata JSON (write/columns.py)
+# format versions each reader accepts, per manifest kind (every reader goes through read_manifest)
+SUPPORTED_VERSIONS: dict[str, tuple[int, ...]] = {"shard_set": (1, 2), "tokenized_set": (1, 2), "mixture": (1,)}
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -55,8 +57,10 @@ def read_manifest(path: str | Path, kinds: tuple[str, ...] = MANIFEST_KINDS, hin
     kind = data.get("kind") if isinstance(data, dict) else type(data).__name__
     if kind not in kinds:
         raise CurateError(f"{p}: expected a manifest of kind {' or '.join(kinds)}, got {kind!r}")
-    if data.get("format_version") != 1:
-        raise CurateError(f"{p}: unsupported {kind} format_version {data.get('format_version')!r} (expected 1)")
+    supported = SUPPORTED_VERSIONS[kind]
+    if data.get("format_version") not in supported:
+        raise CurateError(f"{p}: unsupported {kind} format_version {data.get('format_version')!r} "
+                          f"(this curate reads {' or '.join(map(str, supported))})")
     return p.resolve(), data
 
 
@@ -106,6 +110,10 @@ def list_shards(folder: Path) -> list[Path]:
 
 def build_manifest(cfg, output: Path, stage_dirs: list[tuple[str, str]], input_hashes: list[dict]) -> dict:
     from curation.governance.provenance import shard_provenance
+    from curation.write.columns import typed_columns
+    from curation.write.parquet_shards import shard_schema
+
+    typed = typed_columns(cfg.stages)
 
     kept = [describe_shard(p, output) for p in list_shards(output / "kept")]
     removed = {}
@@ -130,7 +138,11 @@ def build_manifest(cfg, output: Path, stage_dirs: list[tuple[str, str]], input_h
         "config_hash": cfg.config_hash(),
         "config": cfg.resolved(),
         "inputs": input_hashes,
-        "schema": {"kept": ["id", "text", "metadata"], "removed": ["id", "text", "reason", "stage", "metadata"]},
+        "schema": {
+            "kept": shard_schema(typed).names,
+            "removed": shard_schema(typed, removed=True).names,
+            "typed_columns": [{"name": c.name, "key": c.key, "type": c.type} for c in typed],
+        },
         "shards": kept,
         "removed": removed,
         "totals": {

@@ -83,6 +83,7 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
     the documents to ``work/segN/``; its global passes (buckets, clusters) run as their own phases; the next
     documents phase reads ``work/segN/`` back (same task -> same files, same order) and starts with its filter.
     """
+    from curation.write.columns import typed_columns
     from curation.write.parquet_shards import (
         IntermediateReader,
         IntermediateWriter,
@@ -91,11 +92,13 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
         ShardWriter,
     )
 
+    typed = typed_columns(cfg.stages)  # one column set for every kept and removed shard of the run
+
     def removed_sink(key: str):
         if not cfg.writer.write_removed:
             return None
         return ParquetShardSink(str(output / "removed" / key), cfg.writer.max_shard_bytes, cfg.writer.compression,
-                                stage=key)
+                                stage=key, typed=typed)
 
     ingest_cls = registry.get_stage("ingest")
     steps: list = [ingest_cls(**cfg.input, _files=cfg.input_files, _units=cfg.input_units, _report_dir=str(output),
@@ -131,7 +134,7 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
         roles = [("other",), ("stage", i)]
         seg += 1
     steps.append(ShardWriter(str(output), cfg.writer.max_shard_bytes, cfg.writer.compression,
-                             progress_dir=progress_dir(output)))
+                             progress_dir=progress_dir(output), typed=typed))
     roles.append(("writer",))
     phases.append(Phase(f"{len(phases):02d}_documents", steps, cfg.tasks, roles))
     return phases

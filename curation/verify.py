@@ -83,15 +83,19 @@ def _check_file(root: Path, entry: dict, report: VerifyReport, counts: dict) -> 
 
 def _check_counts(path: Path, entry: dict, report: VerifyReport) -> None:
     """Re-count what the manifest says a Parquet or Arrow shard holds (rows, documents, characters, tokens)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    if path.suffix == ".bin":  # a Megatron shard: counts from its .idx (checked as its own file)
+        _check_megatron(path, entry, report)
+        return
     try:
         if path.suffix == ".parquet":
             table = pq.read_table(path)
         else:
-            table = pa.ipc.open_stream(pa.memory_map(str(path), "r")).read_all()
+            from curation.tokenize.shards import read_arrow
+
+            table = read_arrow(path)  # IPC file, or the stream files of format-1 sets
     except Exception as e:  # noqa: BLE001  a corrupt file is a finding, not a crash
         report.problems.append(f"{entry['path']}: unreadable ({type(e).__name__}: {e})")
         return
@@ -110,10 +114,39 @@ def _check_counts(path: Path, entry: dict, report: VerifyReport) -> None:
             report.problems.append(f"{entry['path']}: {key} {value} != manifest {entry[key]}")
 
 
+def _check_megatron(path: Path, entry: dict, report: VerifyReport) -> None:
+    """A Megatron .bin against its .idx (sequence lengths, pointers) and the manifest's counts."""
+    import numpy as np
+
+    from curation.tokenize.shards import MegatronShard
+
+    try:
+        shard = MegatronShard(path.with_suffix(""))
+    except (OSError, ValueError) as e:
+        report.problems.append(f"{entry['path']}: unreadable Megatron shard ({type(e).__name__}: {e})")
+        return
+    tokens = int(shard.lengths.sum(dtype=np.int64))
+    if tokens * shard.dtype.itemsize != path.stat().st_size:
+        report.problems.append(f"{entry['path']}: {path.stat().st_size} bytes, the .idx lists {tokens} tokens")
+    expect = np.concatenate(([0], np.cumsum(shard.lengths[:-1], dtype=np.int64))) * shard.dtype.itemsize
+    if len(shard) and not np.array_equal(shard.pointers, expect):
+        report.problems.append(f"{entry['path']}: sequence pointers of the .idx do not follow the lengths")
+    for key, value in {"num_rows": len(shard), "num_docs": len(shard), "num_tokens": tokens}.items():
+        if entry.get(key) is not None and value != entry[key]:
+            report.problems.append(f"{entry['path']}: {key} {value} != manifest {entry[key]}")
+
+
 def _verify_derived(root: Path, manifest: dict, report: VerifyReport) -> None:
-    """Tokenized sets and mixtures: every shard and the document index."""
+    """Tokenized sets and mixtures: every shard (a Megatron shard's .idx too) and the document index."""
     for entry in manifest.get("shards", []):
         _check_file(root, entry, report, entry)
+        if entry.get("idx"):
+            report.checked += 1
+            idx = root / entry["idx"]["path"]
+            if not idx.is_file():
+                report.problems.append(f"{entry['idx']['path']}: missing")
+            elif sha256_file(idx) != entry["idx"]["sha256"]:
+                report.problems.append(f"{entry['idx']['path']}: sha256 differs from the manifest")
     index = manifest.get("doc_index") or (manifest.get("output") or {}).get("doc_index")
     if index:
         _check_file(root, index, report,

@@ -4,11 +4,11 @@ import json
 import os
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from curation.cli import main
 from curation.config import load_pipeline
+from curation.write.columns import read_shard_rows
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE = REPO / "pipelines" / "ccnet_zh.yaml"
@@ -38,7 +38,7 @@ def test_model_trained_on_first_use_with_card(run_dir):
 
 
 def test_documents_annotated_and_bucketed(run_dir):
-    rows = pq.read_table(run_dir / "run" / "kept").to_pylist()
+    rows = read_shard_rows(run_dir / "run" / "kept")
     metas = [json.loads(r["metadata"]) for r in rows]
     assert len(rows) > 200 and {m["lang"] for m in metas} == {"zh"}
     shares = {b: sum(m["ppl_bucket"] == b for m in metas) / len(metas) for b in ("head", "middle", "tail")}

@@ -22,6 +22,7 @@ from datatrove.data import Document
 from curation.errors import RunError
 from curation.filter.decontam_index import Simplifier, default_table, tokenize
 from curation.filter.decontaminate import Decontaminate
+from curation.write.columns import read_shard_rows
 from tests.conftest import write_jsonl
 
 TENGWANG = "落霞与孤鹜齐飞，秋水共长天一色。渔舟唱晚，响穷彭蠡之滨；雁阵惊寒，声断衡阳之浦。"
@@ -221,10 +222,10 @@ def test_run_builds_the_index_once_and_reports_per_set(tmp_path, zh_set):
     st = next(s for s in res.stats["stages"] if s["stage_id"] == "decontaminate")
     assert st["removed_by_reason"]["contaminated"]["docs"] == 2
     assert st["counters"]["contaminated.gaokao"] == 2
-    removed = pq.read_table(res.output / "removed" / "decontaminate").to_pylist()
+    removed = read_shard_rows(res.output / "removed" / "decontaminate")
     assert sorted(r["id"] for r in removed) == ["a", "c"]
     assert {json.loads(r["metadata"])["contaminated_by"] for r in removed} == {"gaokao/q1", "gaokao/q3"}
-    kept = pq.read_table(res.output / "kept").to_pylist()
+    kept = read_shard_rows(res.output / "kept")
     assert sorted(r["id"] for r in kept) == ["b", "d"]
 
     from curation.report.collect import build_report
@@ -279,11 +280,11 @@ def test_changed_eval_file_starts_the_run_over(tmp_path):
     cfg.write_text(f'name: p\ninput: {{format: jsonl, paths: ["docs.jsonl"]}}\noutput: {tmp_path / "out"}\n'
                    f"stages:\n  - decontaminate: {{eval_sets: {{g: {path}}}}}\n", encoding="utf-8")
     first = run_pipeline(load_pipeline(cfg), workers=1, progress=False)
-    assert [r["id"] for r in pq.read_table(first.output / "kept").to_pylist()] == ["b"]
+    assert [r["id"] for r in read_shard_rows(first.output / "kept")] == ["b"]
     again = run_pipeline(load_pipeline(cfg), workers=1, progress=False)
     assert again.stats["tasks_reused"] > 0  # unchanged: resumed
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"id": "r", "text": XIANFA}, ensure_ascii=False) + "\n")
     changed = run_pipeline(load_pipeline(cfg), workers=1, progress=False)
     assert changed.stats["tasks_reused"] == 0
-    assert not pq.read_table(changed.output / "kept").to_pylist()  # b now matches the new item too
+    assert not read_shard_rows(changed.output / "kept")  # b now matches the new item too

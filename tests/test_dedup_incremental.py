@@ -6,13 +6,13 @@ import random
 import shutil
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from curation.cli import main
 from curation.config import ConfigError, load_pipeline
 from curation.errors import RunError
 from curation.runner import run_pipeline
+from curation.write.columns import read_shard_rows
 from tests.conftest import write_jsonl
 
 HAN = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你"
@@ -102,14 +102,14 @@ def test_new_documents_deduplicated_against_old_set(stage, survivor, old_set, tm
     cfg = load_pipeline(write_pipeline(d, stage, f"{{against: [{old_set}], survivor: {survivor}}}"))
     res = run_pipeline(cfg, progress=False)
 
-    removed = {r["id"]: r for r in pq.read_table(d / "out" / "removed" / stage).to_pylist()}
+    removed = {r["id"]: r for r in read_shard_rows(d / "out" / "removed" / stage)}
     meta = {k: json.loads(r["metadata"]) for k, r in removed.items()}
     expected_old = {"n-a0": "o0", "n-a0b": "o0", "n-a1": "o1", "n-b2": "o2", "n-b3": "o3", "o4": "o4"}
     assert {k: m["dup_of"] for k, m in meta.items() if k in expected_old} == expected_old
     assert all(meta[k]["dup_of_manifest"] == str(old_set) for k in expected_old)
     assert {r["reason"] for r in removed.values()} == {reason}
 
-    kept = {r["id"]: json.loads(r["metadata"]) for r in pq.read_table(d / "out" / "kept").to_pylist()}
+    kept = {r["id"]: json.loads(r["metadata"]) for r in read_shard_rows(d / "out" / "kept")}
     # (c) kept, (d) one survivor: the smallest id, or the longest text (exact: the punctuated copy)
     d_survivor = "n-d2" if (survivor, stage) == ("longest", "exact_dedup") else "n-d0"
     assert set(kept) == {"n-c0", "n-c1", "n-c2", "n-c3", "n-e", d_survivor}

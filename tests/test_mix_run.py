@@ -217,7 +217,7 @@ def test_tokenized_output(world, layout, seq_len):
     out = world / "out" / name
     m = json.loads((out / "manifest.json").read_text())
     assert m["output"]["format"] == "tokenized" and m["output"]["layout"] == layout
-    index = pa.ipc.open_stream(pa.memory_map(str(out / "doc_index.arrow"))).read_all()
+    index = pa.ipc.open_file(pa.memory_map(str(out / "doc_index.arrow"))).read_all()
     assert index.column_names == ["id", "shard", "offset", "length", "source", "repeat"]
     assert index.num_rows == m["totals"]["num_docs"]
     lengths = index["length"].to_numpy()
@@ -228,10 +228,37 @@ def test_tokenized_output(world, layout, seq_len):
     total = 0
     for rec in m["shards"]:
         assert sha256_file(out / rec["path"]) == rec["sha256"]
-        t = pa.ipc.open_stream(pa.memory_map(str(out / rec["path"]))).read_all()
+        t = pa.ipc.open_file(pa.memory_map(str(out / rec["path"]))).read_all()
         total += len(t["input_ids"].combine_chunks().flatten())
     assert total == m["totals"]["num_tokens"] + index.num_rows - m["output"]["dropped_tail_tokens"]
     assert_verify_detects_a_flipped_byte(out)
+
+
+def test_tokenized_output_in_megatron_format_holds_the_arrow_documents(world):
+    """`token_format: megatron`: per shard a .bin + .idx whose sequences are the Arrow docs layout's rows."""
+    import struct
+
+    writer = {"format": "tokenized", "layout": "docs", "max_shard_tokens": 20_000}
+    run_mixture(write_mix(world, "mg_arrow", writer=writer), workers=1)
+    run_mixture(write_mix(world, "mg_mega", writer={**writer, "token_format": "megatron"}), workers=1)
+    a_out, m_out = world / "out" / "mg_arrow", world / "out" / "mg_mega"
+    a, m = (json.loads((o / "manifest.json").read_text()) for o in (a_out, m_out))
+    assert m["output"]["token_format"] == "megatron" and a["output"]["token_format"] == "arrow"
+    assert m["totals"]["num_tokens"] == a["totals"]["num_tokens"] and len(m["shards"]) == len(a["shards"]) > 1
+    for sm, sa in zip(m["shards"], a["shards"]):
+        idx = (m_out / sm["idx"]["path"]).read_bytes()
+        assert idx[:9] == b"MMIDIDX\x00\x00"
+        version, code, n_seq, n_doc = struct.unpack_from("<QBQQ", idx, 9)
+        assert (version, code, n_doc) == (1, 8, n_seq + 1)
+        lengths = np.frombuffer(idx, np.int32, n_seq, 34)
+        pointers = np.frombuffer(idx, np.int64, n_seq, 34 + 4 * n_seq)
+        tokens = np.fromfile(m_out / sm["path"], np.uint16)
+        rows = pa.ipc.open_file(pa.memory_map(str(a_out / sa["path"]))).read_all()["input_ids"].to_pylist()
+        assert [tokens[p // 2 : p // 2 + n].tolist() for p, n in zip(pointers, lengths)] == rows
+    assert main(["verify", str(m_out)]) == 0
+    with pytest.raises(ConfigError, match="token_format"):
+        load_mixture(write_mix(world, "mg_bad", writer={**writer, "layout": "packed", "seq_len": 64,
+                                                         "token_format": "megatron"}))
 
 
 def assert_verify_detects_a_flipped_byte(out: Path) -> None:
@@ -345,7 +372,7 @@ def test_fresh_run_produces_missing_sources_and_tokenizer(world, tmp_path, monke
     assert dom["realized"]["share"] <= 0.15 and m["tokenizer"]["vocab_size"] == 1000
 
 
-@pytest.mark.parametrize("layout", ["docs", "packed"])
+@pytest.mark.parametrize("layout", ["docs", "packed", "megatron"])  # megatron: docs layout, .bin + .idx files
 def test_tokenized_set_source_gives_the_same_tokens_as_its_shard_set(world, layout):
     from curation.tokenize.encode import tokenize_shard_set
     from curation.tokenize.encoders import load_encoder
@@ -355,9 +382,10 @@ def test_tokenized_set_source_gives_the_same_tokens_as_its_shard_set(world, layo
         world / "sets" / "domain",
         world / "tok",
         tok_set,
-        layout=layout,
+        layout="packed" if layout == "packed" else "docs",
         seq_len=32 if layout == "packed" else None,
         max_shard_tokens=2_000,
+        file_format="megatron" if layout == "megatron" else "arrow",
     )
     writer = {"format": "tokenized", "layout": "docs", "max_shard_tokens": 20_000}
     run_mixture(write_mix(world, f"from_text_{layout}", writer=writer), workers=1)
@@ -369,17 +397,17 @@ def test_tokenized_set_source_gives_the_same_tokens_as_its_shard_set(world, layo
     a = json.loads((world / "out" / f"from_text_{layout}" / "manifest.json").read_text())
     b = json.loads((world / "out" / f"from_tokens_{layout}" / "manifest.json").read_text())
     assert b["sources"][1]["manifest_kind"] == "tokenized_set"
-    if layout == "docs":  # same documents, same tokens: byte-identical output
+    if layout != "packed":  # same documents, same tokens: byte-identical output
         assert [s["sha256"] for s in a["shards"]] == [s["sha256"] for s in b["shards"]]
         assert a["output"]["doc_index"]["sha256"] == b["output"]["doc_index"]["sha256"]
     # every output document's ids are the tokenizer's ids of the source text (+ EOS)
     out = world / "out" / f"from_tokens_{layout}"
-    index = pa.ipc.open_stream(pa.memory_map(str(out / "doc_index.arrow"))).read_all()
+    index = pa.ipc.open_file(pa.memory_map(str(out / "doc_index.arrow"))).read_all()
     texts = {**source_texts(world, "general"), **source_texts(world, "domain")}
     enc = load_encoder(world / "tok")
     k = 0
     for rec in b["shards"]:
-        t = pa.ipc.open_stream(pa.memory_map(str(out / rec["path"]))).read_all()
+        t = pa.ipc.open_file(pa.memory_map(str(out / rec["path"]))).read_all()
         for doc_id, ids in zip(t["id"].to_pylist(), t["input_ids"].to_pylist()):
             assert doc_id == index["id"][k].as_py()
             assert ids == enc.encode([texts[doc_id]])[0] + [2]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document
 
@@ -13,6 +12,7 @@ from curation.errors import ConfigError
 from curation.filter.optout import OptOut
 from curation.governance.robots import Robots, agent_token
 from curation.governance.urls import host_in_domains, url_key
+from curation.write.columns import read_shard_rows
 
 ROBOTS = """\
 # comments and blank lines are ignored
@@ -227,7 +227,7 @@ stages:
     removed = {k: v["docs"] for k, v in stage["removed_by_reason"].items()}
     assert set(removed) == {"optout_domain", "optout_url_prefix", "optout_robots"} and all(removed.values())
     kept = [
-        json.loads(m) for m in pq.read_table(tmp_path / "out" / "kept", columns=["metadata"])["metadata"].to_pylist()
+        json.loads(r["metadata"]) for r in read_shard_rows(tmp_path / "out" / "kept", ["metadata"])
     ]
     assert len(kept) == stage["kept"] and stage["kept"] + stage["removed"] == stage["docs_in"]
     for meta in kept:

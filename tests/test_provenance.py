@@ -10,12 +10,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from curation.config import load_pipeline
 from curation.ingest.reader import Ingest
 from curation.runner import run_pipeline
+from curation.write.columns import read_shard_rows
 from tests.conftest import write_jsonl
 from tests.test_tokenize_train import make_texts, trained
 
@@ -27,7 +27,7 @@ TERMS = "Research use only; honour takedown requests within 30 days."
 def rows_of(manifest: Path, removed: bool = False) -> list[dict]:
     m = json.loads(manifest.read_text())
     entries = [s for v in m["removed"].values() for s in v] if removed else m["shards"]
-    return [r for s in entries for r in pq.read_table(manifest.parent / s["path"]).to_pylist()]
+    return [r for s in entries for r in read_shard_rows(manifest.parent / s["path"])]
 
 
 def counts(rows: list[dict], tokens: dict[str, int] | None = None) -> dict:
@@ -110,7 +110,7 @@ def test_tokenized_provenance_per_licence_and_source(sets, tmp_path):
     for key in ("crawl", "jsonl"):
         out = tmp_path / key
         m, _ = tokenize_shard_set(sets[key], sets["tok"], out, layout="packed", seq_len=32, max_shard_tokens=32 * 64)
-        index = pa.ipc.open_stream(pa.memory_map(str(out / "doc_index.arrow"))).read_all()
+        index = pa.ipc.open_file(pa.memory_map(str(out / "doc_index.arrow"))).read_all()
         tokens = dict(zip(index["id"].to_pylist(), index["length"].to_pylist()))
         assert m["provenance"] == counts(rows_of(sets[key]), tokens)
         assert sum(v["tokens"] for v in m["provenance"]["by_source"].values()) == m["totals"]["tokens_encoded"]

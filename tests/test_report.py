@@ -18,6 +18,7 @@ import pytest
 from curation.cli import main
 from curation.report.render import num, pct
 from curation.report.scan import LENGTH_EDGES, _bin
+from curation.write.columns import read_shard_rows
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,13 +42,12 @@ def report(manifest: Path, out: Path, *extra: str) -> tuple[dict, str, str]:
 
 
 def kept_docs(manifest: Path) -> list[tuple[str, dict]]:
-    import pyarrow.parquet as pq
 
     m = json.loads(manifest.read_text())
     rows = []
     for s in m["shards"]:
-        t = pq.read_table(manifest.parent / s["path"], columns=["text", "metadata"])
-        rows += [(txt, json.loads(meta)) for txt, meta in zip(t["text"].to_pylist(), t["metadata"].to_pylist())]
+        t = read_shard_rows(manifest.parent / s["path"], ["text", "metadata"])
+        rows += [(r["text"], json.loads(r["metadata"])) for r in t]
     return rows
 
 

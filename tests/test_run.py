@@ -10,6 +10,7 @@ import pytest
 from curation.cli import main
 from curation.config import load_pipeline
 from curation.runner import run_pipeline
+from curation.write.columns import read_shard_rows
 from tests.conftest import shard_hashes, write_jsonl, write_tiny_pipeline
 
 TEXTS = [
@@ -33,13 +34,13 @@ def test_run_writes_kept_removed_stats_manifest(pipeline, tmp_path):
     cfg = load_pipeline(pipeline)
     res = run_pipeline(cfg, workers=2, progress=False)
     out = tmp_path / "out"
-    kept = pq.read_table(out / "kept").to_pylist()
+    kept = read_shard_rows(out / "kept")
     assert len(kept) == 72  # 3 files x 40 docs, 2 of 5 texts are not Chinese
     meta = json.loads(kept[0]["metadata"])
     assert meta["lang"] == "zh" and meta["source_format"] == "jsonl"
     assert not any("ＡＢＣ" in r["text"] or "這個" in r["text"] for r in kept)
 
-    removed = pq.read_table(out / "removed" / "langid").to_pylist()
+    removed = read_shard_rows(out / "removed" / "langid")
     assert len(removed) == 48 and {r["reason"] for r in removed} == {"lang_not_kept"}
     assert {r["stage"] for r in removed} == {"langid"}
 
@@ -51,7 +52,7 @@ def test_run_writes_kept_removed_stats_manifest(pipeline, tmp_path):
     assert stats["output"]["docs"] == 72
 
     man = json.loads(res.manifest_path.read_text())
-    assert man["format_version"] == 1 and man["name"] == "tiny" and len(man["config_hash"]) == 64
+    assert man["format_version"] == 2 and man["name"] == "tiny" and len(man["config_hash"]) == 64
     assert man["totals"]["num_docs"] == 72 == sum(s["num_docs"] for s in man["shards"])
     for s in man["shards"]:
         path = out / s["path"]
@@ -156,10 +157,10 @@ def test_multi_pass_dedup_in_pipeline(tmp_path):
     for tasks in (1, 3):
         cfg = load_pipeline(_dedup_pipeline(tmp_path, tasks))
         res = run_pipeline(cfg, workers=2, progress=False)
-        kept = pq.read_table(res.output / "kept").to_pylist()
+        kept = read_shard_rows(res.output / "kept")
         runs[tasks] = {r["id"]: json.loads(r["metadata"]) for r in kept}
-        removed_exact = pq.read_table(res.output / "removed" / "exact_dedup").to_pylist()
-        removed_near = pq.read_table(res.output / "removed" / "minhash_dedup").to_pylist()
+        removed_exact = read_shard_rows(res.output / "removed" / "exact_dedup")
+        removed_near = read_shard_rows(res.output / "removed" / "minhash_dedup")
         assert sorted(r["id"] for r in removed_exact) == ["f1-exact", "f2-exact"]
         assert {r["reason"] for r in removed_near} == {"near_duplicate"}
         assert all(json.loads(r["metadata"])["dup_of"] == "f0-orig" for r in removed_near)

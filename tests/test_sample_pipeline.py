@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import opencc
-import pyarrow.parquet as pq
 import pytest
 
 from curation.cli import main
+from curation.write.columns import read_shard_rows
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE = REPO / "pipelines" / "web_zh.yaml"
@@ -34,7 +34,7 @@ def run_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def kept(run_dir) -> dict[str, dict]:
-    rows = pq.read_table(run_dir / "kept").to_pylist()
+    rows = read_shard_rows(run_dir / "kept")
     return {json.loads(r["metadata"])["url"]: {**r, "meta": json.loads(r["metadata"])} for r in rows}
 
 
@@ -65,9 +65,9 @@ def test_only_chinese_survives(kept):
 
 def test_removed_documents_keep_their_reason(run_dir):
     langid_dir = run_dir / "removed" / "langid"
-    removed = pq.read_table(langid_dir).to_pylist() if langid_dir.is_dir() else []
+    removed = read_shard_rows(langid_dir) if langid_dir.is_dir() else []
     assert all(r["reason"] in {"lang_not_kept", "low_lang_score", "no_text"} for r in removed)
-    pre = pq.read_table(run_dir / "removed" / "prefilter").to_pylist()
+    pre = read_shard_rows(run_dir / "removed" / "prefilter")
     assert pre and all(r["reason"] in {"prefilter_no_script", "prefilter_other_cjk", "prefilter_other_lang"}
                        for r in pre)
     urls = {json.loads(r["metadata"])["url"] for r in removed + pre}
@@ -126,7 +126,7 @@ def test_mojibake_pages_repaired(kept):
 
 def test_spam_short_and_nav_pages_removed_by_quality(run_dir, kept):
     removed = {json.loads(r["metadata"])["url"]: r["reason"]
-               for r in pq.read_table(run_dir / "removed" / "quality").to_pylist()}
+               for r in read_shard_rows(run_dir / "removed" / "quality")}
     for tag in ("spam", "nav_only"):
         pages = pages_with(tag)
         assert pages and not set(pages) & set(kept), f"a {tag} page survived"
@@ -138,8 +138,8 @@ def test_spam_short_and_nav_pages_removed_by_quality(run_dir, kept):
 def test_duplicates_removed_one_survivor_each(run_dir, kept):
     texts = [d["text"] for d in kept.values()]
     assert len(texts) == len(set(texts))
-    near = pq.read_table(run_dir / "removed" / "minhash_dedup").to_pylist()
-    exact = pq.read_table(run_dir / "removed" / "exact_dedup").to_pylist()
+    near = read_shard_rows(run_dir / "removed" / "minhash_dedup")
+    exact = read_shard_rows(run_dir / "removed" / "exact_dedup")
     dups = [u for u, p in SAMPLE["pages"].items() if p["expected"] == "drop_dedup"]
     assert len(near) + len(exact) >= 0.9 * len(dups)
     survivors = {d["id"] for d in kept.values()}

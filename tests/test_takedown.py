@@ -19,6 +19,7 @@ from curation.errors import CurateError
 from curation.governance.takedown import TakedownList, run_takedown
 from curation.runner import run_pipeline
 from curation.verify import verify_manifest
+from curation.write.columns import read_shard_rows
 from tests.test_tokenize_train import trained
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,14 +34,14 @@ def kept_rows(manifest: Path) -> list[dict]:
     m = json.loads(manifest.read_text())
     rows = []
     for s in m["shards"]:
-        rows += pq.read_table(manifest.parent / s["path"]).to_pylist()
+        rows += read_shard_rows(manifest.parent / s["path"])
     return rows
 
 
 def removed_rows(manifest: Path) -> list[dict]:
     m = json.loads(manifest.read_text())
     return [
-        r for v in m["removed"].values() for s in v for r in pq.read_table(manifest.parent / s["path"]).to_pylist()
+        r for v in m["removed"].values() for s in v for r in read_shard_rows(manifest.parent / s["path"])
     ]
 
 
@@ -116,7 +117,7 @@ def token_docs(path: Path) -> dict[str, bytes]:
     from curation.tokenize.reader import TokenizedSet
 
     ts = TokenizedSet(path)
-    index = pa.ipc.open_stream(pa.memory_map(str(path / ts.manifest["doc_index"]["path"]))).read_all()
+    index = pa.ipc.open_file(pa.memory_map(str(path / ts.manifest["doc_index"]["path"]))).read_all()
     length = dict(zip(index["id"].to_pylist(), index["length"].to_pylist()))
     return {doc_id: ids.tobytes() for doc_id, ids in ts.iter_docs() if len(ids) == length[doc_id]}
 
@@ -193,7 +194,7 @@ def test_takedown_5_urls_and_1_domain_through_tokenized_sets(work):
         tm = json.loads((work / kind / "manifest.json").read_text())
         assert tm["lineage"]["supersedes"]["takedown_list_sha256"] == lst.sha256
         assert tm["source"]["manifest_sha256"] == sha(s_manifest)
-        index = pa.ipc.open_stream(pa.memory_map(str(work / kind / tm["doc_index"]["path"]))).read_all()
+        index = pa.ipc.open_file(pa.memory_map(str(work / kind / tm["doc_index"]["path"]))).read_all()
         assert not set(index["id"].to_pylist()) & expected
         assert index["id"].to_pylist() == [r["id"] for r in after_rows]
         after = token_docs(work / kind)
@@ -208,7 +209,7 @@ def test_takedown_5_urls_and_1_domain_through_tokenized_sets(work):
     all_ids = [
         i
         for s in docs_m["shards"]
-        for i in pa.ipc.open_stream(pa.memory_map(str(work / "docs" / s["path"]))).read_all()["id"].to_pylist()
+        for i in pa.ipc.open_file(pa.memory_map(str(work / "docs" / s["path"]))).read_all()["id"].to_pylist()
     ]
     assert all_ids == [r["id"] for r in after_rows]
     # packed: exactly what a fresh `curate tokenize` of the cleaned shard set gives, byte for byte
@@ -251,7 +252,7 @@ def test_cli_dry_run_then_doc_ids_with_purge(work, capsys):
     assert main(["takedown", "--doc-ids", str(work / "ids.txt"), str(work / "packed")]) == 0
     pm = json.loads((work / "packed" / "manifest.json").read_text())
     assert pm["source"]["manifest_sha256"] == sha(s_manifest)
-    index = pa.ipc.open_stream(pa.memory_map(str(work / "packed" / pm["doc_index"]["path"]))).read_all()
+    index = pa.ipc.open_file(pa.memory_map(str(work / "packed" / pm["doc_index"]["path"]))).read_all()
     assert not set(index["id"].to_pylist()) & set(ids)
 
 
@@ -270,7 +271,7 @@ def test_second_takedown_chains_versions(work):
     # the docs token set built before both takedowns catches up with both
     run_takedown(TakedownList.from_files(doc_ids=str(work / "ids1.txt")), [work / "docs"])
     ids = set(
-        pa.ipc.open_stream(
+        pa.ipc.open_file(
             pa.memory_map(
                 str(work / "docs" / json.loads((work / "docs" / "manifest.json").read_text())["doc_index"]["path"])
             )
@@ -321,7 +322,7 @@ def test_mixture_rows_follow_their_sources(work):
     assert mixture.num_removed == copies >= 2
     m = json.loads(mix.read_text())
     enc = load_encoder(work / "tok")
-    left = [r for s in m["shards"] for r in pq.read_table(mix.parent / s["path"]).to_pylist()]
+    left = [r for s in m["shards"] for r in read_shard_rows(mix.parent / s["path"])]
     assert not {r["id"] for r in left} & gone
     assert len(left) == m["totals"]["num_docs"] == before["totals"]["num_docs"] - copies
     tokens = sum(len(ids) for ids in enc.encode([r["text"] for r in left]))
@@ -360,9 +361,9 @@ def mixed_tokens(mix: Path) -> tuple[list[tuple[str, str, int]], dict[tuple[str,
     """(source, id, repeat) of every doc-index row in order; token ids of the rows stored whole; the token ids of
     every current shard (docs: one array per row; packed: one array per shard)."""
     m = json.loads((mix / "manifest.json").read_text())
-    index = pa.ipc.open_stream(pa.memory_map(str(mix / m["output"]["doc_index"]["path"]))).read_all()
+    index = pa.ipc.open_file(pa.memory_map(str(mix / m["output"]["doc_index"]["path"]))).read_all()
     keys = list(zip(index["source"].to_pylist(), index["id"].to_pylist(), index["repeat"].to_pylist()))
-    tables = [pa.ipc.open_stream(pa.memory_map(str(mix / s["path"]))).read_all() for s in m["shards"]]
+    tables = [pa.ipc.open_file(pa.memory_map(str(mix / s["path"]))).read_all() for s in m["shards"]]
     docs: dict[tuple[str, str, int], bytes] = {}
     if m["output"]["layout"] == "docs":
         rows = [[np.asarray(r, np.uint32) for r in t["input_ids"].to_pylist()] for t in tables]
@@ -495,7 +496,7 @@ def test_takedown_through_a_tokenized_mixture(work, layout):
     assert sha(mix.parent / m["output"]["doc_index"]["path"]) == m["output"]["doc_index"]["sha256"]
 
     # counts follow the doc index; lineage names the list and the cleaned shard set
-    index = pa.ipc.open_stream(pa.memory_map(str(mix.parent / m["output"]["doc_index"]["path"]))).read_all()
+    index = pa.ipc.open_file(pa.memory_map(str(mix.parent / m["output"]["doc_index"]["path"]))).read_all()
     text_tokens = sum(index["length"].to_pylist()) - index.num_rows  # without the EOS of every row
     after_rows = {r["id"]: r["text"] for r in kept_rows(s_manifest)}
     chars = sum(len(after_rows[i]) for i in index["id"].to_pylist())

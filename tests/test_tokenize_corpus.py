@@ -35,7 +35,7 @@ stages:
 
 @pytest.mark.parametrize("backend,vocab", [("sentencepiece", 4000), ("hf", 2000)])
 def test_train_tokenize_read_on_curated_corpus(curated, tmp_path, backend, vocab):
-    Dataset = pytest.importorskip("datasets", reason="datasets is a test extra").Dataset
+    load_dataset = pytest.importorskip("datasets", reason="datasets is a test extra").load_dataset
 
     from curation.tokenize.encode import tokenize_shard_set
     from curation.tokenize.encoders import load_encoder
@@ -61,7 +61,9 @@ def test_train_tokenize_read_on_curated_corpus(curated, tmp_path, backend, vocab
     m, _ = tokenize_shard_set(curated, tmp_path / "tok", tmp_path / "tokens", layout="packed", seq_len=512, workers=2)
     total = 0
     for s in m["shards"]:
-        ds = Dataset.from_file(str(tmp_path / "tokens" / s["path"]))
+        # IPC files: datasets' "arrow" builder reads them (Dataset.from_file reads only IPC streams)
+        ds = load_dataset("arrow", data_files=str(tmp_path / "tokens" / s["path"]), split="train",
+                          cache_dir=str(tmp_path / "hf"))
         n = int(np.asarray(ds.with_format("numpy")["input_ids"]).size)
         assert n == s["num_tokens"]
         total += n

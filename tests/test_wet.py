@@ -14,7 +14,6 @@ import json
 import threading
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from warcio.warcwriter import WARCWriter
 
@@ -24,6 +23,7 @@ from curation.errors import ConfigError
 from curation.ingest.pathlist import PathListError, read_paths_file
 from curation.ingest.reader import Ingest
 from curation.ingest.units import plan_units
+from curation.write.columns import read_shard_rows
 
 DATE = "2024-04-12T05:06:07Z"
 ZH = "北京市今天发布了新的公共交通规划，地铁线路将延长到郊区。市民普遍表示欢迎，认为出行会更加方便。"
@@ -142,7 +142,7 @@ def test_extract_after_wet_passes_text_through_unchanged(tmp_path):
     res = run_pipeline(load_pipeline(p), workers=1, progress=False)
     extract = res.stats["stages"][0]
     assert extract["counters"]["passthrough"] == 3 and extract["kept"] == 3 and extract["removed"] == 0
-    kept = pq.read_table(tmp_path / "out" / "kept" / "00000_0000.parquet").to_pylist()
+    kept = read_shard_rows(tmp_path / "out" / "kept" / "00000_0000.parquet")
     assert [r["text"] for r in kept] == [(ZH * 2), f"{ZH}\n\n第二段：{ZH}"]  # byte-exact, English dropped by langid
     assert json.loads(kept[0]["metadata"])["url"] == "https://news.example.cn/a/1.html"
 
@@ -275,7 +275,7 @@ def test_wet_files_listed_by_a_remote_paths_file_are_read_over_http(tmp_path, ht
     assert cfg.input_files == [f"{url}/mirror/{r}" for r in rels[:2]]
     res = run_pipeline(cfg, workers=1, progress=False)
     local, _ = run([mirror / r for r in rels[:2]])
-    kept = pq.read_table(tmp_path / "out" / "kept").to_pylist()
+    kept = read_shard_rows(tmp_path / "out" / "kept")
     assert sorted((r["id"], r["text"]) for r in kept) == sorted((d.id, d.text) for d in local) and len(local) == 4
     assert [i["path"] for i in res.manifest["inputs"]] == cfg.input_files
 

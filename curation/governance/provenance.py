@@ -93,12 +93,40 @@ def table_keys(meta) -> list[tuple[str, str]]:
     return out
 
 
+def provenance_columns(schema) -> list[str]:
+    """The columns ``keys_of_table`` needs: ``metadata`` and, in a shard with typed columns (format 2), the
+    ``license`` and ``source_name`` columns."""
+    from curation.write.columns import columns_of
+
+    return ["metadata"] + [c.name for c in columns_of(schema) if c.key in ("license", "source_name")]
+
+
+def keys_of_table(table) -> list[tuple[str, str]]:
+    """(license, source_name) per row of a table read with ``provenance_columns`` (either shard format)."""
+    from curation.write.columns import columns_of
+
+    typed = {c.key: c.name for c in columns_of(table.schema) if c.name in table.schema.names}
+    if not typed:
+        return table_keys(table["metadata"])
+    # a typed value is a str; null means absent or not a str: then the metadata JSON (which holds it) decides
+    lic = table[typed["license"]].to_pylist() if "license" in typed else [None] * table.num_rows
+    src = table[typed["source_name"]].to_pylist() if "source_name" in typed else [None] * table.num_rows
+    raw, out = None, []
+    for i, (a, b) in enumerate(zip(lic, src)):
+        if a is None or b is None:
+            raw = raw if raw is not None else table["metadata"].to_pylist()
+            full = doc_keys(raw[i])
+            a, b = full[0] if a is None else a, full[1] if b is None else b
+        out.append((a or UNKNOWN, b or UNKNOWN))
+    return out
+
+
 def count_table(table) -> ProvenanceCounter:
-    """Counts of a pyarrow table with ``text`` and ``metadata`` columns (~2.6 us per document)."""
+    """Counts of a pyarrow table with ``text`` and ``provenance_columns`` (~2.6 us per document)."""
     import pyarrow.compute as pc
 
     counter = ProvenanceCounter()
-    for key, n in zip(table_keys(table["metadata"]), pc.utf8_length(table["text"]).to_pylist()):
+    for key, n in zip(keys_of_table(table), pc.utf8_length(table["text"]).to_pylist()):
         counter.add(key, n or 0)
     return counter
 
@@ -113,7 +141,9 @@ def shard_provenance(paths: list[Path]) -> ProvenanceCounter:
     for path in paths:
         if storage.is_remote(str(path)):
             with storage.open_file(str(path), "rb") as f:
-                total.update(count_table(pq.ParquetFile(f).read(columns=["text", "metadata"])))
+                pf = pq.ParquetFile(f)
+                total.update(count_table(pf.read(columns=["text", *provenance_columns(pf.schema_arrow)])))
         else:
-            total.update(count_table(pq.ParquetFile(path).read(columns=["text", "metadata"])))
+            pf = pq.ParquetFile(path)
+            total.update(count_table(pf.read(columns=["text", *provenance_columns(pf.schema_arrow)])))
     return total

@@ -53,6 +53,7 @@ from curation.errors import CurateError
 from curation.governance.provenance import ProvenanceCounter, doc_keys, shard_provenance
 from curation.governance.urls import host_in_domains, host_key, read_list, url_key
 from curation.manifest import read_manifest, sha256_file, write_json_atomic
+from curation.write.columns import iter_shard_batches, read_shard_table
 
 SUPERSEDED_DIR = "superseded"
 RECORD_FILE = "takedown.json"
@@ -279,7 +280,7 @@ def _plan_parquet_removals(root: Path, entries: list[dict], columns: list[str], 
 
     plans: list[tuple[dict, list[bool]]] = []
     for entry in entries:
-        t = pq.ParquetFile(root / entry["path"]).read(columns=columns)
+        t = read_shard_table(pq.ParquetFile(root / entry["path"]), columns)  # metadata whole, either format
         keep, rows = [], []
         for values in zip(*(t[c].to_pylist() for c in columns)):
             row = match(*values)
@@ -366,10 +367,10 @@ def doc_keys_url(meta) -> str | None:
 
 
 def _read_arrow(path: Path):
-    import pyarrow as pa
+    from curation.tokenize.shards import read_arrow
 
-    # not closed here: the table's buffers live in the map (closing it would leave them dangling)
-    return pa.ipc.open_stream(pa.memory_map(str(path), "r")).read_all()
+    # IPC file or (format 1) stream; not closed here: the table's buffers live in the map
+    return read_arrow(path)
 
 
 def _token_provenance(source: Path, ids: list[str], lengths: list[int]) -> dict:
@@ -380,7 +381,7 @@ def _token_provenance(source: Path, ids: list[str], lengths: list[int]) -> dict:
     data = json.loads(source.read_text(encoding="utf-8"))
     info: dict[str, tuple[tuple[str, str], int]] = {}
     for s in data.get("shards", []):
-        t = pq.ParquetFile(source.parent / s["path"]).read(columns=["id", "text", "metadata"])
+        t = read_shard_table(pq.ParquetFile(source.parent / s["path"]), ["id", "text", "metadata"])
         for doc_id, n, meta in zip(
             t["id"].to_pylist(), pc.utf8_length(t["text"]).to_pylist(), t["metadata"].to_pylist()
         ):
@@ -421,6 +422,9 @@ def _takedown_tokenized(path: Path, data: dict, lst: TakedownList, dry_run: bool
         removal.removed.setdefault(key, []).append({"id": idx_ids[i], "match": "lineage", "url": None})
     if dry_run:
         return removal
+    if data.get("format", "arrow") != "arrow":
+        raise CurateError(f"{path}: takedown rewrites Arrow token shards only; this set is {data['format']!r} "
+                          "(re-run `curate tokenize --format megatron` on the cleaned shard set)")
     removal.version = version = next_version(root)
     if data["layout"] == "docs":
         moved = _rewrite_docs_layout(root, data, index, gone, version)
@@ -442,7 +446,7 @@ def _drop_doc_rows(root: Path, shards: list[dict], index, keep_idx, version: int
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from curation.tokenize.shards import DOC_ROWS_PER_BATCH, write_arrow_stream
+    from curation.tokenize.shards import DOC_ROWS_PER_BATCH, write_arrow_file
 
     moved, shards = [], list(shards)
     offsets = index["offset"].to_numpy().astype(np.int64)
@@ -457,7 +461,7 @@ def _drop_doc_rows(root: Path, shards: list[dict], index, keep_idx, version: int
         mask[offsets[rows]] = keep_idx[rows]
         new = table.filter(pa.array(mask))
         new_rel = versioned_name(entry["path"], version)
-        write_arrow_stream(new, root / new_rel, DOC_ROWS_PER_BATCH)
+        write_arrow_file(new, root / new_rel, DOC_ROWS_PER_BATCH)
         ntok = int(pc.sum(pc.list_value_length(new["input_ids"])).as_py() or 0) if new.num_rows else 0
         moved.append(entry["path"])
         shards[k] = {
@@ -479,10 +483,10 @@ def _drop_doc_rows(root: Path, shards: list[dict], index, keep_idx, version: int
 
 def _write_index(root: Path, old_rel: str, table, version: int) -> dict:
     """The index as ``<old name>.td<N>.arrow``; its record (path, sha256, num_docs, bytes)."""
-    from curation.tokenize.shards import write_arrow_stream
+    from curation.tokenize.shards import write_arrow_file
 
     new_rel = versioned_name(old_rel, version)
-    write_arrow_stream(table, root / new_rel, 1 << 16)
+    write_arrow_file(table, root / new_rel, 1 << 16)
     return {
         "path": new_rel,
         "sha256": sha256_file(root / new_rel),
@@ -627,7 +631,7 @@ def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, 
             new_shards.append(entry)
             continue
         keep = planned[entry["path"]]
-        old = pq.ParquetFile(root / entry["path"]).read(columns=["text", "metadata", "source"])
+        old = read_shard_table(pq.ParquetFile(root / entry["path"]), ["text", "metadata", "source"])
         drop = [i for i, k in enumerate(keep) if not k]
         texts = [old["text"][i].as_py() for i in drop]
         tokens = [len(ids) for ids in encoder.encode(texts)] if encoder is not None else [None] * len(texts)
@@ -747,7 +751,7 @@ def _source_docs(root: Path, data: dict, want: set[tuple[str, str]]) -> tuple[di
         sm = json.loads(shard_set.read_text(encoding="utf-8"))
         for entry in sm.get("shards", []):
             pf = pq.ParquetFile(shard_set.parent / entry["path"])
-            for batch in pf.iter_batches(batch_size=1024, columns=["id", "text", "metadata"]):
+            for batch in iter_shard_batches(pf, ["id", "text", "metadata"], 1024):
                 ids, text = batch.column(0).to_pylist(), batch.column(1)
                 chars = pc.utf8_length(text).to_pylist()
                 nbytes = pc.binary_length(text).to_pylist()
@@ -935,6 +939,9 @@ def _takedown_tokenized_mixture(
         removal.removed.setdefault(key, []).append({"id": ids[r], "source": srcs[r], "match": "lineage", "url": None})
     if keep_idx.all() or dry_run:
         return removal
+    if out.get("token_format", "arrow") != "arrow":
+        raise CurateError(f"{path}: takedown rewrites Arrow token shards only; this mixture's are "
+                          f"{out['token_format']!r} (re-run the mixture after the takedown of its sources)")
     removal.version = version = next_version(root)
     old_index_rel = out["doc_index"]["path"]
     if out.get("layout") == "docs":

@@ -135,6 +135,7 @@ class MixWriterSpec:
         seq_len: tokenized, packed layout: tokens per row
         eos: tokenized: append the tokenizer's EOS token to every document
         max_shard_tokens: tokenized: tokens per Arrow shard
+        token_format: tokenized: 'arrow' (Arrow IPC files) or 'megatron' (.bin + .idx indexed datasets, docs layout)
     """
 
     format: typing.Literal["documents", "tokenized"] = "documents"
@@ -144,6 +145,7 @@ class MixWriterSpec:
     seq_len: int | None = None
     eos: bool = True
     max_shard_tokens: int = 1 << 28
+    token_format: typing.Literal["arrow", "megatron"] = "arrow"
 
 
 @dataclass
@@ -278,6 +280,9 @@ def load_mixture(path: str | Path, output_override: str | None = None) -> MixCon
             errors.add(("writer", "max_shard_tokens"), "'max_shard_tokens' must be > 0")
         if writer.layout == "packed" and not (writer.seq_len and writer.seq_len > 0):
             errors.add(("writer", "seq_len"), "the packed layout needs 'seq_len' (tokens per row, e.g. 2048)")
+        if writer.token_format == "megatron" and writer.layout != "docs":
+            errors.add(("writer", "token_format"), "'token_format: megatron' holds one sequence per document: use "
+                       "'layout: docs' (Megatron-LM packs documents into seq_length samples itself)")
     if unit == "tokens" and tokenizer is None:
         errors.add(("unit",), "unit 'tokens' needs a 'tokenizer:' block (dir, and recipe + train_on to build it)")
     if writer.format == "tokenized" and tokenizer is None:

@@ -135,13 +135,16 @@ def build_mixture_manifest(
     else:
         dtype = tok_info["dtype"]
         layout, seq_len = cfg.writer.layout, cfg.writer.seq_len if cfg.writer.layout == "packed" else None
+        from curation.tokenize.shards import token_schema
+
+        token_format = cfg.writer.token_format
         schema = {
-            "columns": ["input_ids"] if layout == "packed" else ["id", "input_ids"],
-            "input_ids": f"fixed_size_list<{dtype}>[{seq_len}]" if layout == "packed" else f"list<{dtype}>",
+            **token_schema(token_format, layout, dtype, seq_len),
             "doc_index": ["id", "shard", "offset", "length", "source", "repeat"],
         }
         output = {
             "format": "tokenized",
+            "token_format": token_format,  # arrow (IPC files) or megatron (.bin + .idx per shard)
             "layout": layout,
             "seq_len": seq_len,
             "eos": cfg.writer.eos,

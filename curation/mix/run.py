@@ -249,6 +249,7 @@ def mix_and_write(cfg: MixConfig, data, plan: Plan, encoder, timings: dict | Non
             cfg.writer.seq_len,
             cfg.writer.eos,
             cfg.writer.max_shard_tokens,
+            cfg.writer.token_format,
         )
     t_write = time.perf_counter() - t1
     expected_tokens = sum(int(d.tokens[s.doc].sum()) for d, s in zip(data, selections)) if encoder else None

@@ -26,6 +26,7 @@ from loguru import logger
 
 from curation.errors import ConfigError, CurateError
 from curation.mix.config import UNKNOWN_LICENSE, MixConfig, Source
+from curation.tokenize.shards import MegatronShard, read_arrow
 
 
 @dataclass
@@ -184,6 +185,7 @@ def _scan_shard_set(manifest: Path, encoder, verify: bool) -> dict:
     import pyarrow.parquet as pq
 
     from curation.tokenize.source import load_shard_set, verify_shard
+    from curation.write.columns import iter_shard_batches
 
     shard_set = load_shard_set(manifest)
     chars, nbytes, tokens, codes, dups = [], [], [], [], []
@@ -198,7 +200,7 @@ def _scan_shard_set(manifest: Path, encoder, verify: bool) -> dict:
             raise CurateError(f"cannot read shard {shard.path}: {e}") from None
         n = 0
         # 256 documents at a time: the encoder's Python int lists cost ~36 bytes per token (corpus_zh: ~60 MB)
-        for batch in pf.iter_batches(batch_size=256, columns=["text", "metadata"]):
+        for batch in iter_shard_batches(pf, ["text", "metadata"], 256):  # metadata whole, either shard format
             text = batch.column(0)
             chars.append(pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.int64))
             nbytes.append(pc.binary_length(text).to_numpy(zero_copy_only=False).astype(np.int64))
@@ -256,9 +258,12 @@ class TokenReader:
         self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _open(self, i: int):
-        import pyarrow as pa
-
-        table = pa.ipc.open_stream(pa.memory_map(str(self.paths[i]), "r")).read_all()
+        if self.paths[i].suffix == ".bin":  # a Megatron shard (docs layout): one sequence per document
+            shard = MegatronShard(self.paths[i].with_suffix(""))
+            offsets = np.concatenate(([0], np.cumsum(shard.lengths, dtype=np.int64)))
+            self._rows[i] = (offsets, shard.tokens)
+            return
+        table = read_arrow(self.paths[i])  # IPC file, or the stream files of format-1 sets
         col = table["input_ids"].combine_chunks()
         if self.layout == "packed":
             self._flat[i] = col.flatten().to_numpy(zero_copy_only=False)
@@ -292,7 +297,6 @@ class TokenReader:
 def _scan_tokenized_set(cfg: MixConfig, source: Source, data: dict, verify: bool) -> tuple[dict, TokenReader]:
     """Per-document arrays of a tokenized set: tokens from its doc index (no encoding); chars, bytes, license and
     dup size from the shard set it was tokenized from (when that is still on disk)."""
-    import pyarrow as pa
 
     from curation.manifest import sha256_file
 
@@ -314,7 +318,7 @@ def _scan_tokenized_set(cfg: MixConfig, source: Source, data: dict, verify: bool
         for s in data["shards"]:
             if sha256_file(root / s["path"]) != s["sha256"]:
                 raise CurateError(f"token shard checksum mismatch: {root / s['path']} (manifest {source.manifest})")
-    index = pa.ipc.open_stream(pa.memory_map(str(root / data["doc_index"]["path"]), "r")).read_all()
+    index = read_arrow(root / data["doc_index"]["path"])
     reader = TokenReader(root, data, index)
     n = index.num_rows
     tokens = reader.length - reader.bos - reader.eos

@@ -10,7 +10,8 @@ Output (in the mixture's output directory):
 - documents: `shards/{k:05d}.parquet`, columns id, text, metadata (as in the source), source (source name),
   repeat (0 for the first copy of a document); zstd, row groups of 1,000 documents like shard sets; a new shard
   starts after `max_shard_bytes` of text.
-- tokenized: `shards/{k:05d}.arrow` in the layouts of curation/tokenize/shards.py (docs or packed) and
+- tokenized: `shards/{k:05d}.arrow` (IPC files) in the layouts of curation/tokenize/shards.py (docs or packed),
+  or with `token_format: megatron` `shards/{k:05d}.bin` + `.idx` (Megatron indexed datasets, docs layout), and
   `doc_index.arrow` with columns id, shard, offset, length (as for tokenized sets) plus source and repeat.
 Bytes depend only on the config, the seed and the input shards (no timestamps, fixed batch sizes).
 """
@@ -72,9 +73,12 @@ def _rows(data: SourceData, path: Path, lo: int, docs: np.ndarray, with_ids: boo
     """id, text, metadata (and token ids) of documents `docs` (indices in the source) of one input shard."""
     import pyarrow.parquet as pq
 
+    from curation.write.columns import read_shard_table
+
     if data.token_reader is None:
         try:
-            table = pq.ParquetFile(path).read(columns=["id", "text", "metadata"])
+            # metadata as one JSON string, whole, from either shard format (curation/write/columns.py)
+            table = read_shard_table(pq.ParquetFile(path), ["id", "text", "metadata"])
         except (OSError, ValueError) as e:
             raise RunError(f"cannot read shard {path}: {e}") from None
         rows = table.take(pa.array(docs - lo))
@@ -205,11 +209,13 @@ def write_tokenized(
     seq_len: int | None,
     eos: bool,
     max_shard_tokens: int,
+    file_format: str = "arrow",
 ) -> tuple[list[dict], dict, dict]:
-    """Arrow token shards + doc index with source and repeat; returns (shard records, doc index record, totals)."""
+    """Token shards (Arrow IPC files, or Megatron .bin + .idx) + doc index with source and repeat; returns (shard
+    records, doc index record, totals)."""
     import pyarrow.compute as pc
 
-    from curation.tokenize.shards import TokenShardWriter, add_bos_eos, token_dtype
+    from curation.tokenize.shards import TokenShardWriter, add_bos_eos, megatron_dtype, token_dtype
 
     eos_id = None
     if eos:
@@ -220,7 +226,8 @@ def write_tokenized(
     dtype = token_dtype(encoder.vocab_size)
     work = out / ".work"
     _scatter(sources, selections, order, work, with_ids=True)
-    writer = TokenShardWriter(out, layout, dtype, max_shard_tokens, seq_len if layout == "packed" else None)
+    writer = TokenShardWriter(out, layout, dtype, max_shard_tokens, seq_len if layout == "packed" else None,
+                              file_format=file_format)
     src_names, repeats, text_tokens, chars = [], [], 0, 0
     try:
         for _k, bucket in _buckets(order, work):
@@ -249,7 +256,7 @@ def write_tokenized(
         "chars": chars,
         "dropped_tail_tokens": tail["dropped_tail_tokens"],
         "tokens_written": sum(r["num_tokens"] for r in records),
-        "dtype": dtype.name,
+        "dtype": megatron_dtype(dtype).name if file_format == "megatron" else dtype.name,
     }
     return records, index_rec, totals
 

@@ -65,6 +65,8 @@ def scan_shard_set(manifest: dict, root: Path, max_docs: int, samples: int) -> d
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from curation.write.columns import read_shard_table
+
     shards = manifest.get("shards", [])
     take = _rows_per_shard([int(s["num_docs"]) for s in shards], max_docs)
     langs: Counter = Counter()
@@ -93,7 +95,8 @@ def scan_shard_set(manifest: dict, root: Path, max_docs: int, samples: int) -> d
             if got >= want:
                 break
             mixed = "source" in pf.schema_arrow.names  # a mixture's document shard: source and repeat columns
-            table = pf.read_row_group(rg, columns=["id", "text", "metadata"] + (["source", "repeat"] if mixed else []))
+            cols = ["id", "text", "metadata"] + (["source", "repeat"] if mixed else [])
+            table = read_shard_table(pf, cols, row_group=rg)  # metadata whole, either shard format
             table = table.slice(0, want - got)
             got += table.num_rows
             lens = pc.utf8_length(table["text"]).to_pylist()

@@ -38,11 +38,13 @@ TOKENIZE_HELP = """\
 Tokenize every kept document of a shard set into Arrow IPC shards (uint16 ids when the vocabulary fits),
 with a document index and a tokenized-set manifest. Layout 'packed' (default with --seq-len): fixed rows of
 N tokens across documents, for training; 'docs': one row per document (id, input_ids).
-Output is byte-identical whatever --workers is.
+--format megatron writes Megatron-LM / NeMo indexed datasets instead (shards/NNNNN.bin + .idx, one sequence
+per document, docs layout; docs/trainer-formats.md). Output is byte-identical whatever --workers is.
 
 examples:
   curate tokenize out/web_zh/manifest.json --tokenizer tok/zh_en_64k --out tokens/web_zh --seq-len 4096
   curate tokenize out/web_zh/manifest.json --tokenizer tok/zh_en_64k --out tokens/web_zh_docs --layout docs
+  curate tokenize out/web_zh/manifest.json --tokenizer tok/zh_en_64k --out tokens/web_zh_mg --format megatron
 """
 
 
@@ -190,6 +192,9 @@ def cmd_tokenize(args) -> int:
     from curation.tokenize.encode import tokenize_shard_set
 
     layout = args.layout or ("packed" if args.seq_len else "docs")
+    if args.format == "megatron" and layout == "packed":
+        raise CurateError("--format megatron writes one sequence per document: drop --seq-len / --layout packed "
+                          "(Megatron-LM packs documents into --seq-length samples itself)")
     if layout == "packed" and not args.seq_len:
         raise CurateError("--layout packed needs --seq-len N")
     if args.seq_len is not None and args.seq_len < 1:
@@ -209,11 +214,12 @@ def cmd_tokenize(args) -> int:
             max_shard_tokens=args.max_shard_tokens,
             verify=not args.no_verify,
             progress=progress,
+            file_format=args.format,
         )
     tot = manifest["totals"]
     console.print(
         f"tokenized {tot['num_docs']:,} documents -> {tot['num_tokens']:,} tokens in {tot['shards']} "
-        f"shard(s) ({manifest['layout']}, {manifest['dtype']}"
+        f"shard(s) ({manifest['format']}, {manifest['layout']}, {manifest['dtype']}"
         + (
             f", {tot['num_rows']:,} rows of {manifest['seq_len']}, {tot['dropped_tail_tokens']} tail tokens dropped"
             if manifest["layout"] == "packed"
@@ -298,7 +304,7 @@ def add_tokenizer_commands(subparsers) -> None:
 
     p = subparsers.add_parser(
         "tokenize",
-        help="shard set -> token shards (Arrow) for training",
+        help="shard set -> token shards (Arrow or Megatron) for training",
         description=TOKENIZE_HELP,
         formatter_class=fmt,
     )
@@ -307,6 +313,12 @@ def add_tokenizer_commands(subparsers) -> None:
     p.add_argument("--out", "-o", required=True, help="output directory (shards/, doc_index.arrow, manifest.json)")
     p.add_argument("--seq-len", type=int, help="tokens per packed row (implies --layout packed)")
     p.add_argument("--layout", choices=["packed", "docs"], help="default: packed with --seq-len, else docs")
+    p.add_argument(
+        "--format",
+        choices=["arrow", "megatron"],
+        default="arrow",
+        help="arrow: Arrow IPC files (default); megatron: .bin + .idx indexed datasets (docs layout)",
+    )
     p.add_argument(
         "--eos",
         action=argparse.BooleanOptionalAction,

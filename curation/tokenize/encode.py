@@ -1,7 +1,8 @@
 """`curate tokenize`: a shard set + a trained tokenizer -> token shards, a document index, a tokenized-set manifest.
 
 In: a shard-set manifest (`curate run`), a tokenizer directory (`curate tokenizer train`). Out (in `out_dir`):
-    shards/00000.arrow ...   Arrow IPC stream files (layouts in shards.py), uint16 ids when the vocabulary fits
+    shards/00000.arrow ...   Arrow IPC files (layouts in shards.py), uint16 ids when the vocabulary fits; or with
+                             `file_format="megatron"` shards/00000.bin + .idx (Megatron indexed datasets)
     doc_index.arrow          id, shard, offset, length for every document (below)
     manifest.json            kind `tokenized_set` (schema: docs/tokenizer.md, "Tokenized sets")
 
@@ -35,10 +36,17 @@ import pyarrow.parquet as pq
 
 from curation import __version__
 from curation.errors import CurateError
-from curation.governance.provenance import ProvenanceCounter, doc_keys, table_keys
+from curation.governance.provenance import ProvenanceCounter, doc_keys, keys_of_table, provenance_columns
 from curation.manifest import sha256_file, write_json_atomic
 from curation.tokenize.encoders import load_encoder, quiet_hf_threads, to_arrays
-from curation.tokenize.shards import FORMAT_VERSION, TokenShardWriter, add_bos_eos, token_dtype
+from curation.tokenize.shards import (
+    FORMAT_VERSION,
+    TokenShardWriter,
+    add_bos_eos,
+    megatron_dtype,
+    token_dtype,
+    token_schema,
+)
 from curation.tokenize.source import load_shard_set, verify_shard
 
 DEFAULT_MAX_SHARD_TOKENS = 1 << 28  # 268M tokens: 512 MiB of uint16 per shard
@@ -66,12 +74,13 @@ def _encode_task(
         if pf is None:
             _W["files"].clear()  # one open file per worker: tasks arrive shard by shard
             pf = _W["files"][path] = pq.ParquetFile(path)
-        columns = ["id", "text"] + (["metadata"] if "metadata" in pf.schema_arrow.names else [])
+        has_meta = "metadata" in pf.schema_arrow.names
+        columns = ["id", "text"] + (provenance_columns(pf.schema_arrow) if has_meta else [])
         _W["table"], _W["table_key"] = pf.read_row_group(row_group, columns=columns), key
     table = _W["table"].slice(start, stop - start)
     texts = table["text"].to_pylist()
     flat, lengths = to_arrays(_W["encoder"].encode(texts), _W["dtype"])
-    keys = table_keys(table["metadata"]) if "metadata" in table.column_names else [doc_keys(None)] * table.num_rows
+    keys = keys_of_table(table) if "metadata" in table.column_names else [doc_keys(None)] * table.num_rows
     prov = [(*k, n or 0) for k, n in zip(keys, pc.utf8_length(table["text"]).to_pylist())]
     return table["id"].to_pylist(), flat, lengths, int(pc.sum(pc.binary_length(table["text"])).as_py() or 0), prov
 
@@ -132,6 +141,7 @@ def tokenize_shard_set(
     max_shard_tokens: int = DEFAULT_MAX_SHARD_TOKENS,
     verify: bool = True,
     progress=None,
+    file_format: str = "arrow",
 ) -> tuple[dict, dict]:
     """Tokenize every kept document; returns (manifest written to out_dir/manifest.json, run stats)."""
     t0 = time.perf_counter()
@@ -156,16 +166,20 @@ def tokenize_shard_set(
     bos_id = special_id("bos") if bos else None
     if layout == "packed" and not seq_len:
         raise CurateError("the packed layout needs --seq-len N")
+    if file_format == "megatron" and layout != "docs":
+        raise CurateError("--format megatron writes one sequence per document (--layout docs, no --seq-len): "
+                          "Megatron-LM packs documents into --seq-length samples itself when it trains")
     if layout == "docs":
         seq_len = None
     dtype = token_dtype(vocab_size)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for old in sorted((out / "shards").glob("*.arrow")) if (out / "shards").is_dir() else []:
-        old.unlink()  # a re-run replaces the whole set
+    for old in sorted((out / "shards").glob("*.*")) if (out / "shards").is_dir() else []:
+        if old.suffix in (".arrow", ".bin", ".idx"):
+            old.unlink()  # a re-run replaces the whole set (in either format)
     (out / "manifest.json").unlink(missing_ok=True)
 
-    writer = TokenShardWriter(out, layout, dtype, max_shard_tokens, seq_len)
+    writer = TokenShardWriter(out, layout, dtype, max_shard_tokens, seq_len, file_format=file_format)
     task = progress.add_task("tokenizing", total=shard_set.num_docs) if progress else None
     text_bytes = 0
     provenance = ProvenanceCounter(with_tokens=True)  # tokens with BOS/EOS: sums to totals.tokens_encoded
@@ -198,16 +212,14 @@ def tokenize_shard_set(
             "vocab_size": vocab_size,
             "engine": encoder.name,
         },
-        "dtype": dtype.name,
+        "format": file_format,  # arrow (IPC files) or megatron (.bin + .idx per shard)
+        "dtype": megatron_dtype(dtype).name if file_format == "megatron" else dtype.name,
         "layout": layout,
         "seq_len": seq_len,
         "eos": {"added": eos, "id": eos_id, "token": specials.get("eos", {}).get("token") if eos else None},
         "bos": {"added": bos, "id": bos_id, "token": specials.get("bos", {}).get("token") if bos else None},
         "max_shard_tokens": max_shard_tokens,
-        "schema": {
-            "columns": ["input_ids"] if layout == "packed" else ["id", "input_ids"],
-            "input_ids": f"fixed_size_list<{dtype.name}>[{seq_len}]" if layout == "packed" else f"list<{dtype.name}>",
-        },
+        "schema": token_schema(file_format, layout, dtype, seq_len),
         "shards": shards,
         "doc_index": index,
         "totals": {

@@ -4,12 +4,14 @@
     ts = TokenizedSet("out/tokens")                        # the directory or its manifest.json
     for row in ts.iter_rows(rank=0, world_size=1):         # np.ndarray (seq_len,), dtype uint16 or uint32
         ...
-    for batch in ts.iter_batches(8, rank=r, world_size=w): # np.ndarray (8, seq_len)
+    for batch in ts.iter_batches(8, rank=r, world_size=w): # np.ndarray (8, seq_len); the last may be shorter
         ...
     ds = ts.torch_dataset()                                # torch IterableDataset of int64 tensors (needs torch)
 
-    # or with HF datasets, one shard at a time (Arrow stream files, memory-mapped):
-    import datasets; ds = datasets.Dataset.from_file("out/tokens/shards/00000.arrow")
+    # or with HF datasets (Arrow IPC files; `Dataset.from_file` reads only the stream files of format-1 sets):
+    import datasets; ds = datasets.load_dataset("arrow", data_files="out/tokens/shards/*.arrow", split="train")
+
+Megatron sets (`--format megatron`, docs layout) read through `iter_docs` too (NumPy memory maps of .bin/.idx).
 
 Rows are split over ranks round-robin on the global row number, and over DataLoader workers inside a rank the
 same way, so every (rank, worker) gets an interleaved, deterministic share; `even=True` (default) first trims the
@@ -20,6 +22,7 @@ Only packed sets have fixed-length rows; `iter_docs` reads either layout one doc
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +31,7 @@ import pyarrow as pa
 
 from curation.errors import CurateError
 from curation.manifest import sha256_file
+from curation.tokenize.shards import MegatronShard, read_arrow
 
 
 class TokenizedSet:
@@ -41,7 +45,7 @@ class TokenizedSet:
             raise CurateError(
                 f"{self.manifest_path}: expected kind 'tokenized_set', got {self.manifest.get('kind')!r}"
             )
-        if self.manifest.get("format_version") != 1:
+        if self.manifest.get("format_version") not in (1, 2):
             raise CurateError(
                 f"{self.manifest_path}: unsupported format_version {self.manifest.get('format_version')}"
             )
@@ -50,6 +54,7 @@ class TokenizedSet:
         self.seq_len: int | None = self.manifest["seq_len"]
         self.dtype = np.dtype(self.manifest["dtype"])
         self.shards: list[dict] = self.manifest["shards"]
+        self.format: str = self.manifest.get("format", "arrow")  # format 1 sets: Arrow (IPC stream files)
 
     @property
     def num_rows(self) -> int:
@@ -70,12 +75,24 @@ class TokenizedSet:
                 raise CurateError(f"token shard missing: {path}")
             if sha256_file(path) != s["sha256"]:
                 raise CurateError(f"token shard checksum mismatch: {path} (manifest {self.manifest_path})")
+            idx = s.get("idx")  # megatron: the .idx beside the .bin
+            if idx and sha256_file(self.root / idx["path"]) != idx["sha256"]:
+                raise CurateError(f"token index checksum mismatch: {self.root / idx['path']}")
+
+    def open_megatron(self, i: int) -> MegatronShard:
+        """A Megatron shard: `.tokens`, `.lengths`, `.pointers`, `.document_indices` as NumPy memory maps."""
+        try:
+            return MegatronShard(self.shard_path(i).with_suffix(""))
+        except (OSError, ValueError) as e:
+            raise CurateError(f"cannot read token shard {self.shard_path(i)}: {e}") from None
 
     def open_shard(self, i: int) -> pa.Table:
         """The shard as an Arrow table backed by a memory map (no copy, no read until touched)."""
+        if self.format != "arrow":
+            raise CurateError(f"{self.manifest_path}: a {self.format} set has no Arrow shards (use iter_docs)")
         path = self.shard_path(i)
         try:
-            return pa.ipc.open_stream(pa.memory_map(str(path), "r")).read_all()
+            return read_arrow(path)  # IPC file, or the stream files of format-1 sets
         except (OSError, pa.ArrowInvalid) as e:
             raise CurateError(f"cannot read token shard {path}: {e}") from None
 
@@ -112,20 +129,35 @@ class TokenizedSet:
             yield from arr[first : limit - base : stride]
 
     def iter_batches(
-        self, batch_size: int, rank: int = 0, world_size: int = 1, drop_last: bool = True
+        self, batch_size: int, rank: int = 0, world_size: int = 1, drop_last: bool = False
     ) -> Iterator[np.ndarray]:
-        """Arrays of shape (batch_size, seq_len) from `iter_rows` (the last short batch dropped by default)."""
+        """Arrays of shape (batch_size, seq_len) from `iter_rows`; the last batch holds the rows left (fewer than
+        batch_size) unless `drop_last`, which drops them with a warning that says how many (a 7-row set with
+        batch_size 8 and drop_last=True yields nothing, and says so)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         buf: list[np.ndarray] = []
         for row in self.iter_rows(rank, world_size):
             buf.append(row)
             if len(buf) == batch_size:
                 yield np.stack(buf)
                 buf = []
-        if buf and not drop_last:
+        if buf and drop_last:
+            warnings.warn(f"{self.manifest_path}: iter_batches(drop_last=True) dropped the last {len(buf)} row(s) "
+                          f"of rank {rank} (fewer than batch_size={batch_size})", stacklevel=2)
+        elif buf:
             yield np.stack(buf)
 
     def iter_docs(self) -> Iterator[tuple[str, np.ndarray]]:
         """(doc id, token ids incl. BOS/EOS) in shard-set order, for either layout (packed: via doc_index)."""
+        if self.format == "megatron":  # docs layout: sequence k of shard s is the document at (s, k) in doc_index
+            index = read_arrow(self.root / self.manifest["doc_index"]["path"])
+            shards = [self.open_megatron(i) for i in range(len(self.shards))]
+            for doc_id, shard, offset in zip(
+                index["id"].to_pylist(), index["shard"].to_numpy(), index["offset"].to_numpy()
+            ):
+                yield doc_id, shards[int(shard)][int(offset)]
+            return
         if self.layout == "docs":
             for i in range(len(self.shards)):
                 t = self.open_shard(i)
@@ -135,7 +167,7 @@ class TokenizedSet:
                     for k, doc_id in enumerate(chunk_ids.to_pylist()):
                         yield doc_id, values[offsets[k] : offsets[k + 1]]
             return
-        index = pa.ipc.open_stream(pa.memory_map(str(self.root / self.manifest["doc_index"]["path"]))).read_all()
+        index = read_arrow(self.root / self.manifest["doc_index"]["path"])
         stream = np.concatenate([a.reshape(-1) for _, a in self._packed_chunks()]) if self.shards else np.empty(0)
         per_shard = [s["num_tokens"] for s in self.shards]
         shard_base = np.concatenate(([0], np.cumsum(per_shard))).astype(np.int64)

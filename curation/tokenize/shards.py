@@ -1,4 +1,4 @@
-"""Token shards: Arrow IPC stream files of token ids, a document index, and the tokenized-set manifest.
+"""Token shards: Arrow IPC files (or Megatron indexed datasets) of token ids, a document index, the manifest.
 
 Layouts (one per `curate tokenize` run):
 - `docs`:   one row per document, columns `id` (string) and `input_ids` (list<uint16|uint32>); a document never
@@ -8,15 +8,28 @@ Layouts (one per `curate tokenize` run):
             documents and documents may continue into the next shard; the last incomplete row is dropped and
             counted in the manifest (`totals.dropped_tail_tokens`).
 
-Files are Arrow IPC *stream* format (what `datasets.Dataset.from_file` memory-maps), uncompressed so readers
-can memory-map them without copies. Record batches hold a fixed number of rows (`DOC_ROWS_PER_BATCH`, or
-`PACKED_TOKENS_PER_BATCH` tokens) and shards a fixed number of tokens, so the bytes of every file depend only on
-the token stream, never on how the work was split over workers.
+Files (`file_format="arrow"`) are Arrow IPC *file* format (random access: `pa.ipc.open_file`, `pyarrow.feather`,
+`pyarrow.dataset(format="arrow")`, `datasets.load_dataset("arrow", ...)`), uncompressed so readers can
+memory-map them without copies; `read_arrow` also reads the IPC *stream* files that format-1 sets hold. Record
+batches hold a fixed number of rows (`DOC_ROWS_PER_BATCH`, or `PACKED_TOKENS_PER_BATCH` tokens) and shards a fixed
+number of tokens, so the bytes of every file depend only on the token stream, never on how the work was split.
+
+`file_format="megatron"` (docs layout only: Megatron-LM packs documents into seq_length samples itself) writes each
+shard as a Megatron-core `IndexedDataset` (`shards/00000.bin` + `shards/00000.idx`, the MMIDIDX format of
+megatron/core/datasets/indexed_dataset.py): `.bin` holds the token ids of every document back to back (uint16, or
+int32 when the vocabulary needs more than 16 bits: the format has no uint32), `.idx` is
+
+    b"MMIDIDX\x00\x00"  <Q version 1  <B dtype code (8 uint16, 4 int32)  <Q sequence count  <Q document count
+    int32 sequence_lengths[sequence count]   int64 sequence_pointers[sequence count] (byte offset in .bin)
+    int64 document_indices[document count]   (0, 1, ..., n: one sequence per document)
+
+with one sequence per document (BOS/EOS included, as in the Arrow docs layout) and the same shard boundaries.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +38,10 @@ import pyarrow as pa
 
 from curation.manifest import sha256_file
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: Arrow IPC stream shards; 2: Arrow IPC file shards or Megatron .bin/.idx (`format` key)
+FILE_FORMATS = ("arrow", "megatron")
+MEGATRON_HEADER = b"MMIDIDX\x00\x00"
+MEGATRON_DTYPE_CODES = {np.dtype(np.uint16): 8, np.dtype(np.int32): 4}  # megatron.core DType: uint16 = 8, int32 = 4
 DOC_ROWS_PER_BATCH = 1024
 PACKED_TOKENS_PER_BATCH = 1 << 20  # ~2-4 MB record batches: small enough to stream, large enough to be cheap
 
@@ -37,6 +53,81 @@ def token_dtype(vocab_size: int) -> np.dtype:
 
 def arrow_type(dtype: np.dtype) -> pa.DataType:
     return pa.uint16() if dtype == np.uint16 else pa.uint32()
+
+
+def megatron_dtype(dtype: np.dtype) -> np.dtype:
+    """The Megatron token dtype for a token dtype: uint16 stays, uint32 becomes int32 (ids < 2**31)."""
+    return np.dtype(np.uint16) if np.dtype(dtype) == np.uint16 else np.dtype(np.int32)
+
+
+def token_schema(file_format: str, layout: str, dtype: np.dtype, seq_len: int | None) -> dict:
+    """The manifest's `schema` block: Arrow columns, or the Megatron files and token dtype."""
+    dtype = np.dtype(dtype)
+    if file_format == "megatron":
+        return {"files": [".bin", ".idx"], "index": "MMIDIDX version 1, one sequence per document",
+                "tokens": megatron_dtype(dtype).name}
+    return {
+        "columns": ["input_ids"] if layout == "packed" else ["id", "input_ids"],
+        "input_ids": f"fixed_size_list<{dtype.name}>[{seq_len}]" if layout == "packed" else f"list<{dtype.name}>",
+    }
+
+
+def read_arrow(path: str | Path) -> pa.Table:
+    """A token shard or doc index as a memory-mapped table: IPC file format, or the stream format of format 1."""
+    source = pa.memory_map(str(path), "r")
+    try:
+        return pa.ipc.open_file(source).read_all()
+    except pa.ArrowInvalid:  # "Not an Arrow file": an IPC stream (sets written before format 2)
+        source.seek(0)
+        return pa.ipc.open_stream(source).read_all()
+
+
+def write_megatron_index(path: Path, dtype: np.dtype, lengths: np.ndarray) -> None:
+    """The `.idx` of a Megatron IndexedDataset with one sequence per document (see the module docstring)."""
+    dtype = np.dtype(dtype)
+    lengths = np.asarray(lengths, dtype=np.int32)
+    pointers = np.zeros(len(lengths), np.int64)
+    np.cumsum(lengths[:-1].astype(np.int64) * dtype.itemsize, out=pointers[1:])
+    doc_indices = np.arange(len(lengths) + 1, dtype=np.int64)
+    with open(path, "wb") as f:
+        f.write(MEGATRON_HEADER)
+        f.write(struct.pack("<Q", 1))
+        f.write(struct.pack("<B", MEGATRON_DTYPE_CODES[dtype]))
+        f.write(struct.pack("<Q", len(lengths)))
+        f.write(struct.pack("<Q", len(doc_indices)))
+        f.write(lengths.tobytes(order="C"))
+        f.write(pointers.tobytes(order="C"))
+        f.write(doc_indices.tobytes(order="C"))
+
+
+class MegatronShard:
+    """One Megatron shard read back with NumPy memory maps (the reader of the format documented above)."""
+
+    def __init__(self, prefix: str | Path):
+        idx = Path(f"{prefix}.idx")
+        with open(idx, "rb") as f:
+            if f.read(9) != MEGATRON_HEADER or struct.unpack("<Q", f.read(8))[0] != 1:
+                raise ValueError(f"{idx}: not a Megatron MMIDIDX index (version 1)")
+            code = struct.unpack("<B", f.read(1))[0]
+            n_seq, n_doc = struct.unpack("<QQ", f.read(16))
+        codes = {v: k for k, v in MEGATRON_DTYPE_CODES.items()}
+        if code not in codes:
+            raise ValueError(f"{idx}: dtype code {code} (curate writes 8 = uint16 or 4 = int32)")
+        self.dtype = codes[code]
+        off = 34
+        self.lengths = np.memmap(idx, np.int32, "r", off, (n_seq,)) if n_seq else np.empty(0, np.int32)
+        self.pointers = np.memmap(idx, np.int64, "r", off + 4 * n_seq, (n_seq,)) if n_seq else np.empty(0, np.int64)
+        self.document_indices = np.memmap(idx, np.int64, "r", off + 12 * n_seq, (n_doc,))
+        bin_path = Path(f"{prefix}.bin")
+        self.tokens = (np.memmap(bin_path, self.dtype, "r") if bin_path.stat().st_size
+                       else np.empty(0, self.dtype))
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        start = int(self.pointers[i]) // self.dtype.itemsize
+        return self.tokens[start : start + int(self.lengths[i])]
 
 
 def add_bos_eos(flat: np.ndarray, lengths: np.ndarray, bos_id: int | None, eos_id: int | None):
@@ -61,15 +152,16 @@ def add_bos_eos(flat: np.ndarray, lengths: np.ndarray, bos_id: int | None, eos_i
 
 @dataclass
 class ShardRecord:
-    path: str  # relative to the tokenized set's directory
+    path: str  # relative to the tokenized set's directory (megatron: the .bin)
     sha256: str
     num_rows: int
     num_tokens: int
     num_docs: int  # documents whose first token is in this shard
     bytes: int
+    idx: dict | None = None  # megatron: the .idx file's path, sha256, bytes
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if not (k == "idx" and v is None)}
 
 
 class TokenShardWriter:
@@ -87,14 +179,22 @@ class TokenShardWriter:
         max_shard_tokens: int,
         seq_len: int | None,
         schema_metadata: dict[bytes, bytes] | None = None,
+        file_format: str = "arrow",
     ):
         if layout not in ("docs", "packed"):
             raise ValueError(f"layout must be 'docs' or 'packed', got {layout!r}")
         if layout == "packed" and not seq_len:
             raise ValueError("the packed layout needs seq_len")
+        if file_format not in FILE_FORMATS:
+            raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}, got {file_format!r}")
+        if file_format == "megatron" and layout != "docs":
+            raise ValueError("the megatron format holds one sequence per document (docs layout): Megatron-LM packs "
+                             "documents into seq_length samples when it trains")
         self.out_dir = Path(out_dir)
         (self.out_dir / "shards").mkdir(parents=True, exist_ok=True)
         self.layout, self.dtype, self.seq_len = layout, np.dtype(dtype), seq_len
+        self.file_format = file_format
+        self._mg_lengths: list[np.ndarray] = []  # megatron: sequence lengths of the open shard
         if layout == "packed":
             self.rows_per_batch = max(1, PACKED_TOKENS_PER_BATCH // seq_len)
             self.rows_per_shard = max(1, max_shard_tokens // seq_len)
@@ -129,16 +229,29 @@ class TokenShardWriter:
     # -------------------------------------------------------------------------------------------- shard files
     def _open_shard(self) -> None:
         n = len(self.records)
-        self._final = self.out_dir / "shards" / f"{n:05d}.arrow"
+        self._final = self.out_dir / "shards" / f"{n:05d}.{'bin' if self.file_format == 'megatron' else 'arrow'}"
         self._tmp = self._final.with_name(f".{self._final.name}.tmp")
         self._sink = pa.OSFile(str(self._tmp), "wb")
-        self._writer = pa.ipc.new_stream(self._sink, self.schema)
+        if self.file_format == "megatron":
+            self._writer, self._mg_lengths = self._sink, []
+        else:
+            self._writer = pa.ipc.new_file(self._sink, self.schema)
         self._shard_rows = self._shard_tokens = self._shard_docs = 0
 
     def _close_shard(self) -> None:
         if self._writer is None:
             return
-        self._writer.close()
+        idx = None
+        if self.file_format == "megatron":
+            lengths = np.concatenate(self._mg_lengths) if self._mg_lengths else np.empty(0, np.int32)
+            idx_final = self._final.with_suffix(".idx")
+            idx_tmp = idx_final.with_name(f".{idx_final.name}.tmp")
+            write_megatron_index(idx_tmp, megatron_dtype(self.dtype), lengths)
+            os.replace(idx_tmp, idx_final)
+            idx = {"path": idx_final.relative_to(self.out_dir).as_posix(), "sha256": sha256_file(idx_final),
+                   "bytes": idx_final.stat().st_size}
+        else:
+            self._writer.close()
         self._sink.close()
         os.replace(self._tmp, self._final)
         self.records.append(
@@ -149,6 +262,7 @@ class TokenShardWriter:
                 num_tokens=self._shard_tokens,
                 num_docs=self._shard_docs,
                 bytes=self._final.stat().st_size,
+                idx=idx,
             )
         )
         self._writer = None
@@ -156,7 +270,14 @@ class TokenShardWriter:
     def _write_batch(self, batch: pa.RecordBatch, tokens: int) -> None:
         if self._writer is None:
             self._open_shard()
-        self._writer.write_batch(batch)
+        if self.file_format == "megatron":  # docs layout: the ids back to back, one sequence per row
+            ids = batch.column(1)
+            values = ids.values.to_numpy(zero_copy_only=False)
+            self._sink.write(values.astype(megatron_dtype(self.dtype), copy=False))  # uint16: no copy
+            offsets = ids.offsets.to_numpy()
+            self._mg_lengths.append(np.diff(offsets).astype(np.int32))
+        else:
+            self._writer.write_batch(batch)
         self._shard_rows += batch.num_rows
         self._shard_tokens += tokens
 
@@ -298,7 +419,7 @@ class TokenShardWriter:
         """Write doc_index.arrow (``table``, default ``doc_index_table()``); its record: path, sha256, num_docs,
         bytes."""
         table = self.doc_index_table() if table is None else table
-        write_arrow_stream(table, path, 1 << 16)
+        write_arrow_file(table, path, 1 << 16)
         return {
             "path": path.name,
             "sha256": sha256_file(path),
@@ -307,10 +428,10 @@ class TokenShardWriter:
         }
 
 
-def write_arrow_stream(table: pa.Table, path: Path, max_chunksize: int) -> None:
-    """An uncompressed Arrow IPC stream file (memory-mappable) in record batches of at most ``max_chunksize`` rows,
-    written to a hidden temporary and renamed, so no reader sees a half-written file."""
+def write_arrow_file(table: pa.Table, path: Path, max_chunksize: int) -> None:
+    """An uncompressed Arrow IPC file (random access, memory-mappable) in record batches of at most
+    ``max_chunksize`` rows, written to a hidden temporary and renamed, so no reader sees a half-written file."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
         w.write_table(table, max_chunksize=max_chunksize)
     os.replace(tmp, path)

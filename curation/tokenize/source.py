@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from curation.errors import CurateError
 from curation.manifest import read_manifest, sha256_file
+from curation.write.columns import read_shard_table
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def verify_shard(shard: Shard) -> None:
 def read_shard(shard: Shard, columns: tuple[str, ...] = ("id", "text")):
     """The shard's table (only `columns`); Parquet errors name the file."""
     try:
-        # ParquetFile, not pq.read_table: the latter imports pyarrow.dataset and pandas (0.25 s)
-        return pq.ParquetFile(shard.path).read(columns=list(columns))
+        # ParquetFile, not pq.read_table: the latter imports pyarrow.dataset and pandas (0.25 s); a `metadata`
+        # column comes back whole from a shard with typed columns too (curation/write/columns.py)
+        return read_shard_table(pq.ParquetFile(shard.path), list(columns))
     except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid derives from ValueError
         raise CurateError(f"cannot read shard {shard.path}: {e}") from None

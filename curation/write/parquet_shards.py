@@ -1,8 +1,12 @@
 """Parquet shard writers for kept and removed documents.
 
 Layout (under the run's output directory):
-    kept/{task:05d}_{part:04d}.parquet                 columns: id, text, metadata (JSON object as a string)
-    removed/{stage_id}/{task:05d}_{part:04d}.parquet   columns: id, text, reason, stage, metadata
+    kept/{task:05d}_{part:04d}.parquet                 columns: id, text, <typed columns>, metadata
+    removed/{stage_id}/{task:05d}_{part:04d}.parquet   columns: id, text, reason, stage, <typed columns>, metadata
+
+Typed columns (``curation.write.columns``): one per common metadata key (url, host, lang, lang_score, ...) and per
+numeric score a stage of the pipeline writes; ``metadata`` holds the other keys as a JSON object string (sorted
+keys). The intermediate files of multi-pass stages (``IntermediateWriter``) have no typed columns (format 1).
 
 - Bounded size: a new part starts once a shard holds ``max_shard_bytes`` of UTF-8 text.
 - Atomic: a part is written under a hidden temporary name and renamed when complete, so a crashed task never
@@ -26,6 +30,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from curation import storage
 from curation.stage import REASON_KEY
+from curation.write.columns import TypedBuffer, TypedColumn, schema_metadata
 
 ROWS_PER_GROUP = 1000
 KEPT_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("metadata", pa.string())])
@@ -35,8 +40,11 @@ REMOVED_SCHEMA = pa.schema(
 )
 
 
-def metadata_json(metadata: dict) -> str:
-    return json.dumps(metadata, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+def shard_schema(typed: tuple[TypedColumn, ...] = (), removed: bool = False) -> pa.Schema:
+    """Kept (or removed) shard schema: id, text, [reason, stage,] typed columns, metadata."""
+    head = list(REMOVED_SCHEMA)[:4] if removed else list(KEPT_SCHEMA)[:2]
+    fields = head + [pa.field(c.name, c.arrow_type) for c in typed] + [pa.field("metadata", pa.string())]
+    return pa.schema(fields, metadata=schema_metadata(typed) if typed else None)
 
 
 class ParquetShardSink:
@@ -45,12 +53,14 @@ class ParquetShardSink:
     Also satisfies datatrove's exclusion-writer protocol (``with writer: writer.write(doc, rank)``).
     """
 
-    def __init__(self, folder: str, max_shard_bytes: int, compression: str = "zstd", stage: str | None = None):
+    def __init__(self, folder: str, max_shard_bytes: int, compression: str = "zstd", stage: str | None = None,
+                 typed: tuple[TypedColumn, ...] = ()):
         self.folder = folder
         self.max_shard_bytes = max_shard_bytes
         self.compression = None if compression == "none" else compression
         self.stage = stage  # set for removed-document sinks
-        self.schema = REMOVED_SCHEMA if stage else KEPT_SCHEMA
+        self.schema = shard_schema(typed, removed=bool(stage))
+        self._typed = TypedBuffer(tuple(typed), ROWS_PER_GROUP)
         self._rank = None
         self._writer = None
         self._tmp = self._final = None
@@ -72,9 +82,10 @@ class ParquetShardSink:
         meta = dict(doc.metadata)
         if self.stage:
             reason = meta.pop(REASON_KEY, "unspecified")
-            self._rows.append([doc.id, doc.text, reason, self.stage, metadata_json(meta)])
+            self._rows.append([doc.id, doc.text, reason, self.stage])
         else:
-            self._rows.append([doc.id, doc.text, metadata_json(meta)])
+            self._rows.append([doc.id, doc.text])
+        self._typed.add(meta)  # typed keys go to their columns, the rest to the metadata JSON
         self._bytes += len(doc.text.encode("utf-8"))
         self.docs_written += 1
         if len(self._rows) >= ROWS_PER_GROUP:
@@ -102,8 +113,9 @@ class ParquetShardSink:
         if not self._rows:
             return
         columns = list(zip(*self._rows))
-        table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, self.schema)],
-                                     schema=self.schema)
+        head = [pa.array(c, type=f.type) for c, f in zip(columns, self.schema)]
+        rest = pa.array(self._typed.rest, pa.string())
+        table = pa.Table.from_arrays(head + self._typed.take() + [rest], schema=self.schema)
         if self._writer is None:
             name = f"{self._rank:05d}_{self._part:04d}.parquet"
             self._final = storage.join(self.folder, name)
@@ -112,8 +124,10 @@ class ParquetShardSink:
                 os.close(fd)
             else:
                 self._tmp = os.path.join(self.folder, f".{name}.tmp")
+            # no dictionary for numeric typed columns: scores rarely repeat, and each dictionary page costs bytes
+            dictionary = [f.name for f in self.schema if pa.types.is_string(f.type)]
             self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=self.compression,
-                                            write_statistics=False)
+                                            write_statistics=False, use_dictionary=dictionary)
         self._writer.write_table(table, row_group_size=len(self._rows))
         self._rows = []
 
@@ -133,12 +147,14 @@ class ShardWriter(PipelineStep):
     name = "writer"
     type = "curate"
 
-    def __init__(self, output_dir: str, max_shard_bytes: int, compression: str = "zstd", progress_dir: str = ""):
+    def __init__(self, output_dir: str, max_shard_bytes: int, compression: str = "zstd", progress_dir: str = "",
+                 typed: tuple[TypedColumn, ...] = ()):
         super().__init__()
         self.folder = storage.join(output_dir, "kept")
         self.max_shard_bytes = max_shard_bytes
         self.compression = compression
         self.progress_dir = progress_dir
+        self.typed = tuple(typed)
 
     def _progress(self, rank: int, n: int) -> None:
         if not self.progress_dir:
@@ -150,7 +166,7 @@ class ShardWriter(PipelineStep):
         os.replace(tmp, path)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        sink = ParquetShardSink(self.folder, self.max_shard_bytes, self.compression)
+        sink = ParquetShardSink(self.folder, self.max_shard_bytes, self.compression, typed=self.typed)
         sink._start_task(rank)
         n = 0
         with sink:
