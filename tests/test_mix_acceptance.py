@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from curation.cli import main
+from curation.write.columns import read_shard_rows
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -102,10 +103,8 @@ def test_mix_quality_bucket_shares_cap_and_cut_points(fresh_run, monkeypatch):
     sm = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
     ppl = []
     for s in sm["shards"]:
-        ppl += [
-            json.loads(x)["perplexity"]
-            for x in pq.read_table(src / s["path"], columns=["metadata"])["metadata"].to_pylist()
-        ]
+        # typed columns (shard format 2): read_shard_rows gives each row's whole metadata back as one JSON string
+        ppl += [json.loads(r["metadata"])["perplexity"] for r in read_shard_rows(src / s["path"], ["metadata"])]
     cuts = np.quantile(np.array(ppl), [0.1, 0.5], method="inverted_cdf")
 
     out = fresh_run / "out" / "mix_quality"

@@ -152,11 +152,12 @@ def test_pipeline_run_with_workers(models, tmp_path, workers):
     )
     pipe = write_tiny_pipeline(tmp_path, [records[:5], records[5:]], stages)
     assert main(["run", str(pipe), "--no-progress", "--workers", str(workers)]) == 0
-    import pyarrow.parquet as pq
 
     out = tmp_path / "out"
-    kept = {r["id"]: json.loads(r["metadata"])["quality_hf"] for r in pq.read_table(out / "kept").to_pylist()}
-    removed = pq.read_table(out / "removed" / "classifier").to_pylist()
+    from curation.write.columns import read_shard_rows
+
+    kept = {r["id"]: json.loads(r["metadata"])["quality_hf"] for r in read_shard_rows(out / "kept")}
+    removed = read_shard_rows(out / "removed" / "classifier")
     got = {**kept, **{r["id"]: json.loads(r["metadata"])["quality_hf"] for r in removed}}
     want = dict(zip((r["id"] for r in records), pipeline_scores(models["cls"], TEXTS, "high")))
     assert set(got) == set(want)
