@@ -306,8 +306,88 @@ def _readability_class() -> Any:
                 self.encoding = "utf-8"
                 return doc
 
+            def remove_unlikely_candidates(self) -> None:
+                # readability's own loop formats "class id" for every element; only elements with a class or an id
+                # can match (it skips the others), so ask lxml for those (same elements, same order)
+                for elem in self.html.xpath(".//*[string(@class) != '' or string(@id) != '']"):
+                    s = "{} {}".format(elem.get("class", ""), elem.get("id", ""))
+                    if (
+                        REGEXES["unlikelyCandidatesRe"].search(s)
+                        and not REGEXES["okMaybeItsACandidateRe"].search(s)
+                        and elem.tag not in ("html", "body")
+                        and not elem.xpath("ancestor-or-self::pre | ancestor-or-self::code")
+                        and not elem.xpath(
+                            "descendant-or-self::main | descendant-or-self::article | descendant-or-self::math"
+                        )
+                    ):
+                        elem.drop_tree()
+
+            def transform_misused_divs_into_paragraphs(self) -> None:
+                # readability serializes the children of every div and searches the markup for a block tag: quadratic
+                # in the nesting depth (7% of the stage's time). One bottom-up pass finds the same divs (tags whose
+                # name starts like readability's divToPElementsRe alternatives; the tree has no scripts or comments
+                # whose text could hold "<p"), then readability's second step runs unchanged.
+                blocky = _with_block_descendant(self.html)
+                for elem in self.tags(self.html, "div"):
+                    if elem not in blocky:
+                        elem.tag = "p"
+                _rest_of_transform_misused_divs(self)
+
         _READABILITY = _Readability
     return _READABILITY
+
+
+_DIV_TO_P_BLOCKS = ("blockquote", "dl", "div", "img", "ol", "p", "table", "ul")  # readability's divToPElementsRe
+
+
+def _with_block_descendant(root: Any) -> set:
+    """Elements under ``root`` with a descendant whose tag starts like one of :data:`_DIV_TO_P_BLOCKS` (what
+    readability's regex finds in their children's markup: "<p" also matches "<pre", "<param" ...)."""
+    found: set = set()
+    for el in reversed(list(root.iter())):
+        for c in el:
+            if isinstance(c.tag, str) and (c in found or c.tag.lower().startswith(_DIV_TO_P_BLOCKS)):
+                found.add(el)
+                break
+    return found
+
+
+def _rest_of_transform_misused_divs(doc: Any) -> None:
+    """The second half of readability-lxml 0.9's ``transform_misused_divs_into_paragraphs`` (Apache-2.0), unchanged:
+    loose text and runs of inline children of divs become paragraphs, ``<br>`` children go."""
+    from lxml.etree import tounicode
+    from lxml.html import fragment_fromstring
+    from readability.readability import REGEXES
+
+    inline_tags = {"a", "b", "cite", "code", "em", "font", "i", "small", "span", "strong", "sub", "sup", "u"}
+    for elem in doc.tags(doc.html, "div"):
+        children = list(elem)
+        paragraph = None
+        if elem.text and elem.text.strip():
+            p = fragment_fromstring("<p/>")
+            p.text = elem.text
+            elem.text = None
+            elem.insert(0, p)
+            paragraph = p
+        for child in children:
+            if child.tag == "br":
+                paragraph = None
+                continue
+            if child.tag not in inline_tags or REGEXES["divToPElementsRe"].search(tounicode(child, method="html")):
+                paragraph = None
+                continue
+            if paragraph is None:
+                paragraph = fragment_fromstring("<p/>")
+                child.addprevious(paragraph)
+            paragraph.append(child)
+        for pos, child in reversed(list(enumerate(elem))):
+            if child.tail and child.tail.strip():
+                p = fragment_fromstring("<p/>")
+                p.text = child.tail
+                child.tail = None
+                elem.insert(pos + 1, p)
+            if child.tag == "br":
+                child.drop_tree()
 
 
 _WS_RUN = re.compile(r"\s{2,}")
