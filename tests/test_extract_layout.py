@@ -255,6 +255,21 @@ def test_grid_columns_and_feeds_are_not_threads():
     assert posts is not None and len(posts) == 5 and all(p.get("class") == "Post" for p in posts)
 
 
+def test_article_shown_by_a_script_is_extracted(stage):
+    """WeChat articles ship the article as <div id="js_content" style="visibility: hidden;"> and show it with a
+    script; both extractors dropped it (html_zh_magic's mp.weixin.qq.com page: F1 0.28 -> 0.98)."""
+    wechat = (
+        '<html><body><div class="rich_media"><h1 class="rich_media_title">前三季度工业生产稳中有升</h1>'
+        f'<div class="rich_media_content" id="js_content" style="visibility: hidden;">{BODY}</div>'
+        '<div style="display: none">扫码关注公众号</div></div>'
+        '<div class="profile"><p>本公众号由县融媒体中心主办，发布本县新闻资讯、政务信息和便民服务，欢迎关注。</p>'
+        "<p>投稿邮箱和联系电话见菜单栏，转载请注明来源，未经授权不得转载本号原创内容。</p></div></body></html>"
+    )
+    doc = extract(stage, wechat)
+    assert_article(doc)
+    assert "扫码关注" not in doc.text  # display: none stays hidden
+
+
 # --- the bundled crawl ---------------------------------------------------------------------------------------------------
 
 # a navigation row: a site-menu word followed by a separator ("首页 | 新闻", "首页 > 教育", "首页 › 论坛")
