@@ -174,7 +174,7 @@ def engines() -> dict[str, Callable[[str], str]]:
         return _html_text(ReadabilityDocument(html).summary(html_partial=True))
 
     return {
-        "**extract stage** (combined: pruned tree, trafilatura recall + comments, readability)": stage(),
+        "**extract stage** (combined: pruned tree, trafilatura recall + comments, readability, threads)": stage(),
         "stage, include_comments: false": stage(include_comments=False),
         "stage, engine: trafilatura (new loader, no pruning, comments)": stage(engine="trafilatura"),
         "today's stage (trafilatura loader, recall, no comments)": today(),

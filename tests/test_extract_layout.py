@@ -208,6 +208,68 @@ def test_forum_thread_in_layout_tables_keeps_every_post_once(stage):
     assert doc.text.count("投几家试试水") == 1  # the quote of an earlier reply is not a second copy
 
 
+def div_thread() -> str:
+    """A div-based thread (Flarum / Discourse shape): one post element per reply with a poster line, the post body
+    and an action bar; the opening post dominates, so readability's best block is the opening post alone."""
+    replies = [
+        "我去年换了工作，找了四个月才找到，心态差点崩了。",
+        "先把简历更新一下，投几家试试水，看看市场行情再决定。",
+        "手里至少留半年的生活费再考虑辞职，空窗期长了面试也不好解释。",
+        "同感，我也在纠结要不要换工作，每天重复同样的事情，感觉自己在原地踏步。",
+    ]
+    bodies = ["".join(f"<p>{p}</p>" for p in PARAS * 2)] + [f"<p>{r}</p>" for r in replies]
+    posts = "".join(
+        f'<article class="Post"><header class="Post-header"><a class="username" href="/u/{i}">用户{i}</a>'
+        f'<span class="time">{i} 天前</span><span>发布 #{i}</span></header><div class="Post-body">{b}</div>'
+        f'<footer class="Post-actions"><button>回复</button><button>举报</button><span>发消息</span></footer></article>'
+        for i, b in enumerate(bodies, 1)
+    )
+    return (
+        "<html><head><title>辞职还是骑驴找马 - 职场 - 社区</title></head><body><h1>辞职还是骑驴找马</h1>"
+        f'<div class="PostStream">{posts}</div><div class="footer">© 2024 社区 版权所有</div></body></html>'
+    )
+
+
+def test_div_thread_keeps_every_reply_without_post_chrome(stage):
+    """The thread rule (dom.find_posts + engines.thread_text): readability kept only the opening post of such pages
+    (discuss.flarum.org.cn in html_zh_magic: F1 0.29); every reply is kept now, and the lines repeated in every post
+    (action bars) are not."""
+    doc = extract(stage, div_thread())
+    assert_article(doc)
+    for reply in ("心态差点崩了", "看看市场行情再决定", "空窗期长了面试也不好解释", "原地踏步"):
+        assert reply in doc.text, reply
+    for chrome in ("举报", "发消息"):
+        assert chrome not in doc.text, chrome
+
+
+def test_grid_columns_and_feeds_are_not_threads():
+    """Siblings alike by tag but not by what they hold (a bootstrap row "col-md-8 | col-md-4", an article beside a
+    sidebar) are not a thread; a run of alike posts is."""
+    from curation.extract.dom import find_posts, parse_html
+
+    article = "".join(f"<p>{p}</p>" for p in PARAS)
+    side = '<div class="box"><h3>热门</h3><ul><li>榜单说明文字较长的一条</li><li>另一条榜单的说明文字</li></ul></div>'
+    grid = f'<div class="row"><div class="col"><h1>标题</h1>{article}</div><div class="col">{side}</div></div>'
+    assert find_posts(parse_html(f"<html><body>{grid}</body></html>").find("body")) is None
+    posts = find_posts(parse_html(div_thread()).find("body"))
+    assert posts is not None and len(posts) == 5 and all(p.get("class") == "Post" for p in posts)
+
+
+def test_article_shown_by_a_script_is_extracted(stage):
+    """WeChat articles ship the article as <div id="js_content" style="visibility: hidden;"> and show it with a
+    script; both extractors dropped it (html_zh_magic's mp.weixin.qq.com page: F1 0.28 -> 0.98)."""
+    wechat = (
+        '<html><body><div class="rich_media"><h1 class="rich_media_title">前三季度工业生产稳中有升</h1>'
+        f'<div class="rich_media_content" id="js_content" style="visibility: hidden;">{BODY}</div>'
+        '<div style="display: none">扫码关注公众号</div></div>'
+        '<div class="profile"><p>本公众号由县融媒体中心主办，发布本县新闻资讯、政务信息和便民服务，欢迎关注。</p>'
+        "<p>投稿邮箱和联系电话见菜单栏，转载请注明来源，未经授权不得转载本号原创内容。</p></div></body></html>"
+    )
+    doc = extract(stage, wechat)
+    assert_article(doc)
+    assert "扫码关注" not in doc.text  # display: none stays hidden
+
+
 # --- the bundled crawl ---------------------------------------------------------------------------------------------------
 
 # a navigation row: a site-menu word followed by a separator ("首页 | 新闻", "首页 > 教育", "首页 › 论坛")
@@ -255,7 +317,7 @@ def _bigram_f1(pred: str, ref: str) -> float:
 
 def test_quality_floor_on_chinese_reference_pages(stage):
     """Mean character-bigram F1 on html_zh_magic (bench/extractors.py's metric). The extract stage before issue 15
-    scored 0.872 on articles and 0.521 on forum threads; this stage 0.913 / 0.638 (bench/EXTRACTORS.md)."""
+    scored 0.872 on articles and 0.521 on forum threads; this stage 0.927 / 0.668 (bench/EXTRACTORS.md)."""
     path = DATA / "html_zh_magic" / "pages.jsonl.gz"
     if not path.exists():
         pytest.skip(f"{path} not found (real test data lives beside the repo)")
@@ -267,5 +329,5 @@ def test_quality_floor_on_chinese_reference_pages(stage):
         text = doc.text if stage.filter(doc) is True else ""
         scores[p["page_type"]].append(_bigram_f1(text, p["content"]))
     article, forum = (sum(v) / len(v) for v in (scores["article"], scores["forum"]))
-    assert article >= 0.90, article
-    assert forum >= 0.60, forum
+    assert article >= 0.92, article
+    assert forum >= 0.65, forum

@@ -21,8 +21,13 @@ so the title is still found.
   characters) with at least 3 links, or a block of >= 3 links whose non-link text is only separators
   (``|``, ``>``, ``·``, ``/``...). That is a menu, breadcrumb, "related articles" or "hot list": in article text
   links are a minority (a paragraph with links is typically < 0.3 link density).
+- **content hidden until a script runs is shown**: a ``visibility: hidden`` / ``opacity: 0`` element holding at
+  least half of the page's text (WeChat's article body) loses that declaration; ``display: none`` stays hidden.
 - data-table cells keep a literal ``|`` as U+FF5C "｜", so rows rendered as ``| a | b |`` stay unambiguous without
   markdown escapes (``\\|``).
+
+``find_posts`` finds a thread (forum posts, answers, comments): the largest group of sibling elements built alike;
+``engines.combined_extract`` uses it when the extractors kept only part of the thread.
 """
 
 from __future__ import annotations
@@ -123,14 +128,24 @@ def parse_html(html: str) -> Any:
     return tree
 
 
+_HINT: Any = None
+
+
 def fix_tree_mojibake(tree: Any) -> int:
     """Repair double-encoded UTF-8 (``normalize.chars.fix_mojibake``, ftfy) in every text node of the parsed page;
     returns the number of nodes changed. Done on the tree, before extraction drops the C1 controls, non-breaking
     spaces and soft hyphens that such text contains (after which it can no longer be undone). Per text node rather
     than per line of HTML: a minified page is one 500 kB line, and one "é" in it made ftfy examine the whole line
     (fix_mojibake on the raw HTML was a quarter of the extraction time in a profile of 80 English bench pages)."""
-    from curation.normalize.chars import fix_mojibake
+    from curation.normalize.chars import _mojibake_hint, fix_mojibake
 
+    global _HINT
+    if _HINT is None:
+        _HINT = _mojibake_hint()
+    # one C-level pass over all the page's text first: most pages hold none of the characters mojibake is made of,
+    # and the per-node loop below was 6% of the combined engine's time on the bench pages
+    if not _HINT.search(tree.xpath("string()")):
+        return 0
     changed = 0
     for el in tree.iter():
         if isinstance(el.tag, str) and el.tag not in ("script", "style") and el.text and not el.text.isascii():
@@ -255,12 +270,13 @@ def _owner_table(el: Any) -> Any:
 
 def prune_layout(tree: Any) -> dict[str, int]:
     """Apply the rules of the module docstring to ``tree`` in place; returns counts per rule."""
-    counts = {"layout_tables": 0, "side_cells": 0, "nav_blocks": 0, "repeated_quotes": 0}
+    counts = {"layout_tables": 0, "side_cells": 0, "nav_blocks": 0, "repeated_quotes": 0, "shown": 0}
     body = tree.find("body")
     if body is None:
         return counts
     for bad in body.xpath(".//script|.//style|.//noscript|.//template"):
         bad.drop_tree()
+    counts["shown"] = _unhide_styles(body)
     # innermost tables first, so an outer table sees its inner tables already unwrapped
     tables = list(body.iter("table"))
     for table in reversed(tables):
@@ -274,6 +290,32 @@ def prune_layout(tree: Any) -> dict[str, int]:
     counts["nav_blocks"] = _remove_navigation(body)
     counts["repeated_quotes"] = _drop_repeated_quotes(body)
     return counts
+
+
+# Both extractors drop "visibility: hidden" elements, and pages such as WeChat articles (div#js_content) set it on the
+# article itself until a script shows it: a crawl never runs that script. A "visibility: hidden" / "opacity: 0"
+# element that holds >= half of the page's text is therefore shown (html_zh_magic's WeChat page F1 0.28 -> 0.98; the
+# only other change on the 710 bench pages is readability's own "hidden nodes" test page, which hides half its text
+# on purpose). "display: none" and the hidden attribute (menus, popups, templates) stay hidden.
+_SCRIPT_HIDDEN = re.compile(
+    r"(?:visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0*)?)\s*(?:!important\s*)?(?=;|$)", re.IGNORECASE
+)
+REVEAL_MIN_SHARE = 0.5
+
+
+def _unhide_styles(body: Any) -> int:
+    changed = 0
+    page = None
+    for el in body.xpath(".//*[contains(@style, 'hidden') or contains(@style, 'opacity')]"):
+        style = el.get("style") or ""
+        if not _SCRIPT_HIDDEN.search(style):
+            continue
+        if page is None:
+            page = _text_len(body.text_content())
+        if page and _text_len(el.text_content()) >= REVEAL_MIN_SHARE * page:
+            el.set("style", _SCRIPT_HIDDEN.sub("", style))
+            changed += 1
+    return changed
 
 
 QUOTE_PROBE_CHARS = 12
@@ -382,3 +424,64 @@ def _fullwidth_pipes(cell: Any) -> None:
             el.text = el.text.replace("|", "｜")
         if el is not cell and el.tail and "|" in el.tail:
             el.tail = el.tail.replace("|", "｜")
+
+
+# --- threads ---------------------------------------------------------------------------------------------------------
+# A forum thread, a Q&A page or a comment list is a run of sibling elements built alike (same tag and class, the
+# same kinds of descendants): one per post. The extractors see it as one article among others and often keep only
+# one post (readability picks the best-scoring block; trafilatura stops at a post boundary). Measured on the bench
+# pages (bench/EXTRACTORS.md): a group counts as a thread when it has >= 2 members with >= 10 characters of non-link
+# text and block structure, members share >= 50% of their descendant (tag, class) kinds with the largest one (a grid
+# row "col-8 | col-4" or an article beside a feed does not), and the group holds >= 50% of the page's non-link text.
+THREAD_MIN_POSTS = 2
+POST_MIN_CHARS = 10
+POST_SHAPE_SIMILARITY = 0.5
+THREAD_MIN_SHARE = 0.5
+_STRUCTURE = {
+    "div", "p", "table", "ul", "ol", "dl", "section", "article", "blockquote", "pre", "li", "dd", "tr", "td",
+    "header", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
+}  # fmt: skip
+
+
+def find_posts(body: Any) -> list | None:
+    """The members of the largest thread-like sibling group of ``body`` (see the constants above), or None."""
+    st: dict = {}  # element -> (text chars, link chars, block descendants)
+    for el in reversed(list(body.iter())):  # every element after its descendants
+        if not isinstance(el.tag, str):
+            continue
+        total, link, blocks = _text_len(el.text), 0, 0
+        for c in el:
+            total += _text_len(c.tail)
+            if isinstance(c.tag, str):
+                t, lk, b = st[c]
+                total, link, blocks = total + t, link + lk, blocks + b + (c.tag in _STRUCTURE)
+        st[el] = (total, total if el.tag == "a" else link, blocks)
+    page = st[body][0] - st[body][1]
+    best, best_total = None, 0
+    for parent in st:
+        if len(parent) < THREAD_MIN_POSTS:
+            continue
+        groups: dict = {}
+        for c in parent:
+            if isinstance(c.tag, str):
+                t, lk, b = st[c]
+                if t - lk >= POST_MIN_CHARS and b:
+                    groups.setdefault((c.tag, (c.get("class") or "").strip()), []).append(c)
+        for members in groups.values():
+            if len(members) < THREAD_MIN_POSTS or sum(st[m][0] - st[m][1] for m in members) <= best_total:
+                continue
+            ref = max(members, key=lambda m: st[m][0] - st[m][1])
+            ref_shape = _shape(ref)
+            alike = [m for m in members if m is ref or _similarity(_shape(m), ref_shape) >= POST_SHAPE_SIMILARITY]
+            total = sum(st[m][0] - st[m][1] for m in alike)
+            if len(alike) >= THREAD_MIN_POSTS and total > best_total:
+                best, best_total = alike, total
+    return best if best and best_total >= THREAD_MIN_SHARE * page else None
+
+
+def _shape(el: Any) -> set:
+    return {(d.tag, d.get("class")) for d in el.iterdescendants() if isinstance(d.tag, str)}
+
+
+def _similarity(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
