@@ -13,7 +13,7 @@ from curation.errors import CurateError
 DESCRIPTION = """\
 curate turns raw web crawls into LLM training data, Chinese first.
 
-A pipeline is a YAML file: an input block (WARC, JSONL or Parquet), an ordered list of registered stages
+A pipeline is a YAML file: an input block (WARC, WET, JSONL or Parquet), an ordered list of registered stages
 (extract, normalize, langid, ...) and an output directory. Every removed document keeps its reason; every run
 writes stats.json (the funnel per stage) and manifest.json (shards with sha256 and counts).
 
@@ -24,7 +24,7 @@ commands:
   verify      re-hash every shard of a shard set, tokenized set or mixture and check its counts against the manifest
   classifier  train / evaluate fastText classifiers (quality, toxicity) used by the `classifier` stage
   tokenizer   train / evaluate a tokenizer (SentencePiece or HF tokenizers) on a curated shard set
-  tokenize    turn a shard set into tokenized Arrow shards for the trainer
+  tokenize    turn a shard set into token shards for the trainer (Arrow IPC files or Megatron .bin/.idx)
   report      report on a mixture, tokenized set or shard set: md, json, self-contained html with plots
   takedown    remove URLs, domains or document ids from shard sets and every set derived from them
   lm          train / calibrate / score the n-gram language model of the `perplexity` stage (CCNet)
@@ -260,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "does not change the output")
     p.add_argument("--output", "-o", help="output directory (overrides 'output:' in the YAML)")
     p.add_argument("--limit", type=int, help="read at most N input records in total (split evenly over tasks)")
-    p.add_argument("--dry-run", action="store_true", help="validate and print the resolved plan; read nothing")
+    p.add_argument("--dry-run", action="store_true", help="validate and print the resolved plan; write nothing "
+                   "(a pipeline reads no data; a mixture measures its sources for the plan)")
     p.add_argument("--fresh", action="store_true", help="discard finished tasks of an earlier run and start over")
     p.add_argument("--keep-work", action="store_true", help="keep work/ (dedup intermediates, ~5x the size of "
                    "kept/) after a successful run; by default it is deleted (nothing reads it once the run is done)")

@@ -261,6 +261,37 @@ def test_tokenized_output_in_megatron_format_holds_the_arrow_documents(world):
                                                          "token_format": "megatron"}))
 
 
+
+def test_tokenized_set_reader_reads_tokenized_mixtures(world):
+    """TokenizedSet opens a tokenized mixture (Arrow packed, Arrow docs, Megatron) and returns its stored ids."""
+    from curation.errors import CurateError
+    from curation.tokenize.reader import TokenizedSet
+
+    base = {"format": "tokenized", "max_shard_tokens": 20_000}
+    for name, writer in {"rd_packed": {**base, "layout": "packed", "seq_len": 64}, "rd_docs": {**base, "layout": "docs"},
+                         "rd_mega": {**base, "layout": "docs", "token_format": "megatron"}}.items():
+        run_mixture(write_mix(world, name, writer=writer), workers=1)
+        out = world / "out" / name
+        m = json.loads((out / "manifest.json").read_text())
+        ts = TokenizedSet(out)
+        ts.verify()
+        docs = list(ts.iter_docs())
+        index = pa.ipc.open_file(pa.memory_map(str(out / "doc_index.arrow"))).read_all()
+        assert [d for d, _ in docs] == index["id"].to_pylist()[: len(docs)]
+        if writer.get("token_format") == "megatron":
+            assert ts.format == "megatron" and len(docs) == m["totals"]["num_docs"]
+            assert sum(len(ids) for _, ids in docs) == m["totals"]["num_tokens"] + len(docs)  # + one EOS each
+        elif writer["layout"] == "docs":
+            rows = [r for i in range(len(m["shards"])) for r in ts.open_shard(i)["input_ids"].to_pylist()]
+            assert [ids.tolist() for _, ids in docs] == rows
+        else:
+            rows = np.concatenate(list(ts.iter_batches(8, rank=0, world_size=1)))
+            assert rows.shape == (sum(s["num_rows"] for s in m["shards"]), 64) == (ts.num_rows, 64)
+            assert int(rows.size) == m["totals"]["num_tokens"] + index.num_rows - m["output"]["dropped_tail_tokens"]
+    run_mixture(write_mix(world, "rd_documents"), workers=1)
+    with pytest.raises(CurateError, match="documents mixture"):
+        TokenizedSet(world / "out" / "rd_documents")
+
 def assert_verify_detects_a_flipped_byte(out: Path) -> None:
     """`curate verify` passes on a mixture as written and fails on one flipped byte in any of its files."""
     from curation.verify import verify_manifest

@@ -357,6 +357,19 @@ def test_stale_derived_set_is_refused_before_anything_is_written(work):
         run_takedown(TakedownList.from_files(doc_ids=str(work / "ids.txt")), [work / "packed"])
 
 
+
+def test_megatron_set_is_refused_before_anything_is_written(work):
+    """Megatron .bin/.idx files are not rewritten: the takedown stops before touching the shard set either."""
+    from curation.tokenize.encode import tokenize_shard_set
+
+    tokenize_shard_set(work / "set", work / "tok", work / "mg", layout="docs", seq_len=None, file_format="megatron")
+    (work / "ids.txt").write_text(kept_rows(work / "set" / "manifest.json")[0]["id"] + "\n")
+    before = {p: sha(p) for p in sorted(work.rglob("*")) if p.is_file()}
+    for dry_run in (True, False):
+        with pytest.raises(CurateError, match="'megatron'. Nothing was written.*curate tokenize --format megatron"):
+            run_takedown(TakedownList.from_files(doc_ids=str(work / "ids.txt")), [work / "set", work / "mg"], dry_run)
+    assert before == {p: sha(p) for p in sorted(work.rglob("*")) if p.is_file()}
+
 def mixed_tokens(mix: Path) -> tuple[list[tuple[str, str, int]], dict[tuple[str, str, int], bytes], list[np.ndarray]]:
     """(source, id, repeat) of every doc-index row in order; token ids of the rows stored whole; the token ids of
     every current shard (docs: one array per row; packed: one array per shard)."""

@@ -73,8 +73,10 @@ class ClassifierFilter(CurateStage):
         torch_threads: (transformers) CPU threads per worker; null = torch's default (all cores)
     """
 
-    reasons: ClassVar[dict[str, str]] = {"classifier_{name}": "the probability is above / below threshold (remove_if)"}
-    output_fields: ClassVar[dict[str, str]] = {"{name}": "probability of the positive label (4 decimals)"}
+    reasons: ClassVar[dict[str, str]] = {"classifier_{name}": "the score is above / below threshold (remove_if)"}
+    output_fields: ClassVar[dict[str, str]] = {
+        "{name}": "the score: fastText P(positive label), 4 decimals; transformers P(label) or a regression logit, 6 decimals"
+    }
 
     def __init__(
         self,

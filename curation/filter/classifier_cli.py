@@ -24,8 +24,8 @@ example (DCLM-style quality classifier from shard sets; docs/quality-classifier.
 
 example (COLD, Chinese offensive language; label 1 = offensive):
   curate classifier train --data ../shared/data/toxic_zh/cold_train_dev.jsonl --split train \\
-      --out models/cold.bin --eval-split dev
-  curate classifier eval --model models/cold.bin --data ../shared/data/toxic_zh/cold_train_dev.jsonl --split dev
+      --out out/models/cold.bin --eval-split dev
+  curate classifier eval --model out/models/cold.bin --data ../shared/data/toxic_zh/cold_train_dev.jsonl --split dev
 """
 
 

@@ -12,7 +12,7 @@ processed first; list every derived set you want cleaned. Affected shard files a
 A second run of the same list removes nothing. List files: one entry per line, '#' comments.
 
 examples:
-  curate takedown --urls takedown/urls.txt --domains takedown/domains.txt out/web_zh tokens/web_zh
+  curate takedown --urls takedown/urls.txt --domains takedown/domains.txt out/web_zh out/tokens/web_zh
   curate takedown --doc-ids ids.txt out/web_zh/manifest.json --dry-run
 """
 

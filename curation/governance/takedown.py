@@ -983,10 +983,17 @@ def _takedown_tokenized_mixture(
 
 
 def _preflight(path: Path, data: dict) -> None:
-    """A derived set must descend from the current version of its sources (through takedowns only), and a packed
-    tokenized set needs its tokenizer: checked for every manifest before the first file is written."""
+    """A derived set must descend from the current version of its sources (through takedowns only), a packed
+    tokenized set needs its tokenizer, and Megatron token files are never rewritten: checked for every manifest
+    before the first file is written."""
     links = []
     if data["kind"] == "tokenized_set":
+        if data.get("format", "arrow") != "arrow":  # refused here, not after its shard set was rewritten
+            raise CurateError(
+                f"{path}: takedown rewrites Arrow token shards only; this set is {data['format']!r}. Nothing was "
+                "written: leave it out of the takedown, then re-run `curate tokenize --format megatron` on the "
+                "cleaned shard set"
+            )
         src = data.get("source") or {}
         links.append((src.get("manifest", ""), src.get("manifest_sha256", "")))
         if data.get("layout") == "packed":
@@ -1000,6 +1007,12 @@ def _preflight(path: Path, data: dict) -> None:
     elif data["kind"] == "mixture":
         links += [(s.get("manifest", ""), s.get("manifest_sha256", "")) for s in data.get("sources", [])]
         out = data.get("output") or {}
+        if out.get("format") == "tokenized" and out.get("token_format", "arrow") != "arrow":
+            raise CurateError(
+                f"{path}: takedown rewrites Arrow token shards only; this mixture's are {out['token_format']!r}. "
+                "Nothing was written: leave it out of the takedown, then re-run the mixture after the takedown of "
+                "its sources"
+            )
         if out.get("format") == "tokenized" and out.get("layout") == "packed":
             tok = data.get("tokenizer") or {}
             tok_json = (path.parent / tok.get("dir", "") / "tokenizer.json").resolve()

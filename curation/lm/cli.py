@@ -15,11 +15,11 @@ from curation.errors import CurateError
 
 EPILOG = """\
 example (Chinese Wikipedia passages as the reference, CCNet-style):
-  curate lm train --data ../shared/data/prose_zh_wiki/passages.jsonl --split train --out models/lm_zh
+  curate lm train --data ../shared/data/prose_zh_wiki/passages.jsonl --split train --out out/models/lm_zh
   # a run of your pipeline without the perplexity stage gives the calibration sample:
   curate run my_ccnet_pre.yaml -o out/ccnet_pre
-  curate lm calibrate --model models/lm_zh --data out/ccnet_pre/kept --percentiles 30 60
-  curate lm score --model models/lm_zh --data ../shared/data/prose_zh_wiki/passages.jsonl --split heldout
+  curate lm calibrate --model out/models/lm_zh --data out/ccnet_pre/kept --percentiles 30 60
+  curate lm score --model out/models/lm_zh --data ../shared/data/prose_zh_wiki/passages.jsonl --split heldout
 """
 
 

@@ -21,8 +21,8 @@ lengths, top hosts, dedup cluster sizes, tokenizer compression, licences, sample
 estimate (6 N D training FLOPs, GPU-days, tokens against the ~20 tokens per parameter rule).
 
 examples:
-  curate report out/mix_zh/manifest.json --out reports/mix_zh --model-params 7e9
-  curate report out/web_zh/manifest.json --out reports/web_zh
+  curate report out/mix_cpt/manifest.json --out out/reports/mix_cpt --model-params 7e9
+  curate report out/web_zh/manifest.json --out out/reports/web_zh
 """
 
 

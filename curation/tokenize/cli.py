@@ -20,8 +20,8 @@ Train a tokenizer on a seeded, size-bounded sample of a shard set. Settings come
 tokenizer.model (sentencepiece backend), tokenizer_config.json and tokenizer_card.json to --out.
 
 examples:
-  curate tokenizer train out/web_zh/manifest.json --recipe tokenizer/zh_en_64k_spm_bpe.yaml --out tok/zh_en_64k
-  curate tokenizer train out/web_zh/manifest.json --backend hf --vocab-size 32000 --out tok/hf32k
+  curate tokenizer train out/web_zh/manifest.json --recipe tokenizer/zh_en_64k_spm_bpe.yaml --out out/tokenizers/zh_en
+  curate tokenizer train out/web_zh/manifest.json --backend hf --vocab-size 32000 --out out/tokenizers/hf32k
 """
 
 EVAL_HELP = """\
@@ -29,9 +29,9 @@ Measure a trained tokenizer: characters and bytes per token, byte-fallback rate,
 common Chinese characters that are one token, round trip. Prints JSON.
 
 examples:
-  curate tokenizer eval tok/zh_en_64k --manifest out/web_zh/manifest.json
-  curate tokenizer eval tok/zh_en_64k --text a.txt b.txt --out eval.json
-  curate tokenizer eval tok/zh_en_64k --manifest out/web_zh/manifest.json --ood-text news.jsonl.gz
+  curate tokenizer eval out/tokenizers/zh_en --manifest out/web_zh/manifest.json
+  curate tokenizer eval out/tokenizers/zh_en --text a.txt b.txt --out out/eval.json
+  curate tokenizer eval out/tokenizers/zh_en --manifest out/web_zh/manifest.json --ood-text news.jsonl.gz
 """
 
 TOKENIZE_HELP = """\
@@ -42,9 +42,9 @@ N tokens across documents, for training; 'docs': one row per document (id, input
 per document, docs layout; docs/trainer-formats.md). Output is byte-identical whatever --workers is.
 
 examples:
-  curate tokenize out/web_zh/manifest.json --tokenizer tok/zh_en_64k --out tokens/web_zh --seq-len 4096
-  curate tokenize out/web_zh/manifest.json --tokenizer tok/zh_en_64k --out tokens/web_zh_docs --layout docs
-  curate tokenize out/web_zh/manifest.json --tokenizer tok/zh_en_64k --out tokens/web_zh_mg --format megatron
+  curate tokenize out/web_zh/manifest.json --tokenizer out/tokenizers/zh_en --out out/tokens/web_zh --seq-len 4096
+  curate tokenize out/web_zh/manifest.json --tokenizer out/tokenizers/zh_en --out out/tokens/web_zh_docs --layout docs
+  curate tokenize out/web_zh/manifest.json --tokenizer out/tokenizers/zh_en --out out/tokens/web_zh_mg --format megatron
 """
 
 

@@ -1,4 +1,5 @@
-"""Read a tokenized set (`curate tokenize` output) in a trainer: NumPy rows, memory-mapped, sharded by rank.
+"""Read a tokenized set (`curate tokenize` output, or a mixture with `writer.format: tokenized`) in a trainer: NumPy
+rows, memory-mapped, sharded by rank.
 
     from curation.tokenize.reader import TokenizedSet
     ts = TokenizedSet("out/tokens")                        # the directory or its manifest.json
@@ -41,11 +42,18 @@ class TokenizedSet:
         if not self.manifest_path.is_file():
             raise CurateError(f"tokenized-set manifest not found: {self.manifest_path}")
         self.manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        if self.manifest.get("kind") != "tokenized_set":
+        out = self.manifest.get("output") or {}
+        if self.manifest.get("kind") == "mixture" and out.get("format") == "tokenized":
+            # a tokenized mixture holds the shards and doc index of `curate tokenize`; its manifest keeps their
+            # layout keys under `output` (curation/mix/manifest.py)
+            keys = {k: out[k] for k in ("layout", "seq_len", "dtype", "doc_index")}
+            self.manifest = {**self.manifest, **keys, "format": out.get("token_format", "arrow")}
+        elif self.manifest.get("kind") != "tokenized_set":
             raise CurateError(
-                f"{self.manifest_path}: expected kind 'tokenized_set', got {self.manifest.get('kind')!r}"
+                f"{self.manifest_path}: expected a tokenized set or a tokenized mixture, got kind "
+                f"{self.manifest.get('kind')!r}" + (" (a documents mixture: Parquet shards)" if out else "")
             )
-        if self.manifest.get("format_version") not in (1, 2):
+        elif self.manifest.get("format_version") not in (1, 2):
             raise CurateError(
                 f"{self.manifest_path}: unsupported format_version {self.manifest.get('format_version')}"
             )
