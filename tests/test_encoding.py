@@ -131,3 +131,8 @@ def test_real_latin_and_cyrillic_pages_decode_as_before(shared_data, monkeypatch
     assert len(payloads) >= 30
     claimed = [encoding.guess_cjk(b) for b in payloads]
     assert claimed == [None] * len(payloads)
+
+
+def test_nul_characters_are_removed_also_when_no_nul_byte_spells_them():
+    assert "\x00" not in encoding.decode_html(b"<html><body>a\x00b</body></html>", "utf-8").text
+    assert encoding.decode_html(b"<html><body>a+AAA-b</body></html>", "utf-7").text.endswith("<body>ab</body></html>")
