@@ -7,8 +7,12 @@ Corpus (written to --work, never committed): WARC.gz files of HTTP 200 responses
   non-CJK), and every HTML response of the WARC samples in ``warc/`` (decoded by curate's own ingest);
 - the English, Japanese and Korean pages of the bundled sample-crawl generator (``curation/samplecrawl``).
 Pages that look Chinese (labelled so by their source, or with >= 100 Han characters in their HTML: a rule for building
-the corpus only) appear once, every other page ``--copies`` times (own URL, one changed comment), which sets the
-Chinese share (default 4 copies: ~6% of the pages are kept as Chinese). The WARC samples hold the same records in
+the corpus only) appear ``--zh-copies`` times, every other page ``--copies`` times (own URL, one changed comment),
+which sets the Chinese share (defaults 2 and 8: ~6% of the pages are kept as Chinese). Size: ~1,300 records per file
+(task). Both pipelines pay ~2.4 CPU-seconds per run that do not depend on the input (interpreter and imports in the
+driver and each worker, model loads, pool start; measured with 2 records per file: curate 2.4-2.6, datatrove
+2.2-2.3). A Common Crawl WARC file holds ~35,000 records, so at crawl scale that cost is noise; with ~650 records
+per file (the first version of this benchmark) it was a fifth of the prefiltered run and hid a third of the gap. The WARC samples hold the same records in
 several formats (.warc, .gz, .lz4): identical pages are taken once. Records are shuffled (fixed seed) and dealt over
 ``--files`` files.
 
@@ -27,7 +31,8 @@ Checks and prints: the kept documents (id and text) of ``prefilter`` and ``no_pr
 sorted (id, text) pairs, and the differing ids if not); the per-page cost of ``extract`` (its step seconds / pages in,
 ``no_prefilter`` run) over that of ``prefilter`` (``prefilter`` run), per repetition.
 
-Usage: ``PYTHONPATH=. python bench/crawl_mix.py [--copies 3 --files 4 --repeat 3] [--results bench/RESULTS.md]``
+Usage: ``PYTHONPATH=. python bench/crawl_mix.py [--copies 8 --zh-copies 2 --files 4 --repeat 3] [--results
+bench/RESULTS.md]``
 prints JSON lines and the markdown section; ``--results`` replaces the section in that file. ``bench/run_all.py
 --sections crawl_mix`` runs it as part of the suite.
 """
@@ -96,19 +101,19 @@ def load_pages() -> list[dict]:
     return pages
 
 
-def build_corpus(work: Path, copies: int, files: int) -> dict:
+def build_corpus(work: Path, copies: int, files: int, zh_copies: int = 2) -> dict:
     """WARC.gz files under work/corpus/ (rebuilt only when the settings change); returns counts and bytes."""
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
     corpus, info_path = work / "corpus", work / "corpus.json"
-    key = {"copies": copies, "files": files, "version": 2}
+    key = {"copies": copies, "zh_copies": zh_copies, "files": files, "version": 3}
     if info_path.is_file() and json.loads(info_path.read_text()).get("key") == key:
         return json.loads(info_path.read_text())
     shutil.rmtree(corpus, ignore_errors=True)
     corpus.mkdir(parents=True)
     pages = load_pages()
-    records = [(p, c) for p in pages for c in range(1 if p["zh"] else copies)]
+    records = [(p, c) for p in pages for c in range(zh_copies if p["zh"] else copies)]
     random.Random(20261207).shuffle(records)  # Chinese pages spread over all files (tasks)
     by_source: dict[str, int] = {}
     html_bytes = 0
@@ -171,11 +176,11 @@ def job_curate(work: Path, job: str) -> dict:
     return res
 
 
-def run(work: Path, copies: int, files: int, repeat: int) -> tuple[dict, list[dict]]:
+def run(work: Path, copies: int, files: int, repeat: int, zh_copies: int = 2) -> tuple[dict, list[dict]]:
     import throughput
 
     work.mkdir(parents=True, exist_ok=True)
-    info = build_corpus(work, copies, files)
+    info = build_corpus(work, copies, files, zh_copies)
     print(json.dumps({"corpus": info}), flush=True)
     write_configs(work)
     rows = []
@@ -203,7 +208,7 @@ def mmm(values: list[float], fmt: str = "{:.1f}") -> str:
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
-def report(info: dict, rows: list[dict], work: Path, copies: int) -> list[str]:
+def report(info: dict, rows: list[dict], work: Path, copies: int, zh_copies: int = 2) -> list[str]:
     by = {j: [r for r in rows if r["job"] == j] for j in JOBS}
     pf, nopf, dt = by["prefilter"], by["no_prefilter"], by["datatrove"]
     n, mb = info["records"], info["html_bytes"] / 1e6
@@ -231,8 +236,8 @@ def report(info: dict, rows: list[dict], work: Path, copies: int) -> list[str]:
         (f"Corpus: {n:,} WARC response records ({info['distinct_pages']:,} distinct pages; records per source: {src}) "
          f"in {info['files']} WARC.gz files (one task each), {mb:.0f} MB of HTML ({info['warc_bytes'] / 1e6:.0f} MB "
          f"gzipped). Real pages from `../shared/data` plus the English/Japanese/Korean pages of the sample-crawl "
-         f"generator; pages that do not look Chinese (source label, >= 100 Han characters) appear {copies} times "
-         f"(own URL, one changed comment). **{zh_kept} pages ({100 * zh_kept / n:.1f}%) are kept as Chinese** by extract -> normalize -> "
+         f"generator; pages that look Chinese (source label, >= 100 Han characters) appear {zh_copies} times, "
+         f"the others {copies} times (own URL, one changed comment). **{zh_kept} pages ({100 * zh_kept / n:.1f}%) are kept as Chinese** by extract -> normalize -> "
          "langid zh. Built by `bench/crawl_mix.py`."),
         "",
         ("Pipelines: the per-document stages of `pipelines/web_zh.yaml` (prefilter [zh], extract with mojibake "
@@ -293,7 +298,8 @@ def replace_section(path: Path, lines: list[str]) -> None:
 def main(argv=None) -> list[str]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/curate-bench-crawl-mix"))
-    ap.add_argument("--copies", type=int, default=4, help="copies of each page that does not look Chinese")
+    ap.add_argument("--copies", type=int, default=8, help="copies of each page that does not look Chinese")
+    ap.add_argument("--zh-copies", type=int, default=2, help="copies of each page that looks Chinese")
     ap.add_argument("--files", type=int, default=4, help="WARC files = tasks")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--results", type=Path, help="replace this benchmark's section in that markdown file")
@@ -312,9 +318,9 @@ def main(argv=None) -> list[str]:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(a.from_log.stat().st_mtime))
         took = f"{sum(r['process_wall_s'] for r in rows):.0f} s of runs (rendered from {a.from_log.name})"
     else:
-        info, rows = run(a.work, a.copies, a.files, a.repeat)
+        info, rows = run(a.work, a.copies, a.files, a.repeat, a.zh_copies)
         when, took = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), f"{time.perf_counter() - t0:.0f} s"
-    lines = report(info, rows, a.work, a.copies)
+    lines = report(info, rows, a.work, a.copies, a.zh_copies)
     lines.insert(2, f"This run: {when}, {took}.")
     lines.insert(3, "")
     print("\n".join(lines))
