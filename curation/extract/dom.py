@@ -179,7 +179,8 @@ def _title_to_head(tree: Any) -> None:
 
 
 def _text_len(s: str | None) -> int:
-    return len("".join(s.split())) if s else 0
+    # most texts and tails between tags are None or layout whitespace ("\n\t\t"): isspace answers those in C
+    return 0 if not s or s.isspace() else len("".join(s.split()))
 
 
 def _remove_navigation(body: Any) -> int:
