@@ -63,9 +63,9 @@ Reason codes: ``prefilter_no_script``, ``prefilter_other_cjk``, ``prefilter_othe
 ``raw_script_free``, ``uncertain.little_text``, ``uncertain.mojibake``, ``protected``, ``lid_runs``.
 Keep-list codes must be lid.176 labels (``LID176_LABELS``); anything else is a config error at validation.
 
-Cost: ~1.5 ms per page on the shared HTML pages (parse + counts; lid.176 ~3 ms when it runs); ``bench/crawl_mix.py``
-measured ``extract`` at 14.8x (lightly loaded machine) to 21.3x (loaded) this stage's cost per page
-(``bench/RESULTS.md``). Reference: docs/prefilter.md.
+Cost: ~0.2 ms per page that rule 0 decides, ~0.8-1.5 ms per parsed page (parse + counts; lid.176 ~3 ms when it
+runs); on the crawl-mix benchmark (75% of pages decided by rule 0) ``extract`` costs 36.7x this stage per page
+(``bench/crawl_mix.py``, ``bench/RESULTS.md``). Reference: docs/prefilter.md.
 """
 
 from __future__ import annotations
