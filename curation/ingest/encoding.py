@@ -361,7 +361,7 @@ def decode_html(payload: bytes, header_charset: str | None = None) -> Decoded | 
     text = text.removeprefix("\ufeff")
     # a NUL in the text needs a NUL byte, except in UTF-7 ("+AAA-"): memchr on the bytes first, because scanning
     # every decoded page for NUL cost 0.1 ms per page (15% of reading a WARC record)
-    if b"\x00" in payload or "7" in result.charset:
+    if b"\x00" in payload or result.charset == "utf-7":
         text = text.replace("\x00", "")
     if is_mostly_replacement(text):
         return None

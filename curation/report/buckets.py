@@ -92,24 +92,10 @@ def _plots(entry: dict) -> list[Plot]:
     h = entry["histogram"]
     edges = h["edges"]
     widths = [b - a for a, b in itertools.pairwise(edges)]
-    avail, mixed = sum(h["available_units"]) or 1, sum(h["mixed_units"]) or 1
     fig, ax = plt.subplots(figsize=(6.5, 3))
-    ax.bar(
-        edges[:-1],
-        [100 * x / avail for x in h["available_units"]],
-        width=widths,
-        align="edge",
-        alpha=0.5,
-        label="available",
-    )
-    ax.bar(
-        edges[:-1],
-        [100 * x / mixed for x in h["mixed_units"]],
-        width=widths,
-        align="edge",
-        alpha=0.5,
-        label="went in (repeats counted)",
-    )
+    for key, label in (("available_units", "available"), ("mixed_units", "went in (repeats counted)")):
+        total = sum(h[key]) or 1
+        ax.bar(edges[:-1], [100 * x / total for x in h[key]], width=widths, align="edge", alpha=0.5, label=label)
     for b in entry["buckets"]:  # bucket boundaries
         for x in (b["low"], b["high"]):
             if not isinstance(x, str):
