@@ -61,7 +61,7 @@ def stage_dir_keys(cfg: PipelineConfig) -> list[tuple[str, str]]:
 @dataclass
 class Phase:
     """One datatrove executor run. ``roles`` says what each step is, for stats: ``("ingest",)``, ``("stage", i)``
-    (the i-th pipeline stage's document-level step), ``("pass", i)`` (a helper pass of stage i: time only),
+    (the i-th pipeline stage's document-level step), ``("pass", i)`` (a helper pass of stage i: its time and, prefixed with its name, its counters),
     ``("writer",)`` or ``("other",)``."""
 
     name: str
@@ -269,9 +269,11 @@ def aggregate_stats(cfg: PipelineConfig, output: Path, phases: list[Phase], wall
         for f in storage.glob(str(output / "logs" / phase.name / "stats" / "*.json")):
             for step, role in zip(json.loads(storage.read_text(f)), phase.roles):
                 key = ("stage", role[1]) if role[0] == "pass" else role
-                if role[0] != "pass":
-                    for k, v in step.get("stats", {}).items():
-                        by_role[key][k] += _metric_total(v)
+                # a helper pass's counters (clusters, candidate pairs, indexed eval items) join its stage's counters
+                # under the pass's name, so they can never add into the stage's own docs_in / kept / removed
+                prefix = step.get("name", "pass").split(": ", 1)[-1] + "." if role[0] == "pass" else ""
+                for k, v in step.get("stats", {}).items():
+                    by_role[key][prefix + k] += _metric_total(v)
                 time_by_role[key] += _metric_total(step.get("time_stats"))
 
     from curation.ingest.reader import merge_reports

@@ -222,6 +222,10 @@ def test_run_builds_the_index_once_and_reports_per_set(tmp_path, zh_set):
     st = next(s for s in res.stats["stages"] if s["stage_id"] == "decontaminate")
     assert st["removed_by_reason"]["contaminated"]["docs"] == 2
     assert st["counters"]["contaminated.gaokao"] == 2
+    # the index pass's own counters reach stats.json under its name (they were dropped before)
+    items = len(Path(zh_set).read_text(encoding="utf-8").splitlines())
+    assert st["counters"]["decontam_index.eval_items_indexed"] == items
+    assert st["counters"]["decontam_index.eval_ngrams"] > 0
     removed = read_shard_rows(res.output / "removed" / "decontaminate")
     assert sorted(r["id"] for r in removed) == ["a", "c"]
     assert {json.loads(r["metadata"])["contaminated_by"] for r in removed} == {"gaokao/q1", "gaokao/q3"}

@@ -167,6 +167,10 @@ def test_multi_pass_dedup_in_pipeline(tmp_path):
         stats = res.stats
         assert [s["stage"] for s in stats["stages"]] == ["exact_dedup", "minhash_dedup"]
         assert stats["stages"][0]["removed_by_reason"]["exact_duplicate"]["docs"] == 2
+        # the helper passes' counters, summed over tasks: every document signed once, one duplicate per cluster
+        ex = stats["stages"][0]["counters"]
+        assert ex["exact_signatures.docs"] == stats["stages"][0]["docs_in"]
+        assert ex["dedup_clusters.duplicates"] == 2 and "docs_in" not in ex
         assert stats["output"]["docs"] == len(kept) == res.manifest["totals"]["num_docs"]
         assert len(stats["phases"]) == 7  # documents, buckets, clusters x2 stages, final documents
     assert runs[1] == runs[3]  # same survivors and cluster metadata whatever the task count
