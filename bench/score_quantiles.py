@@ -8,7 +8,11 @@ Part 2 writes N float64 values to a temporary file, then, alternating, in a fres
 (np.fromfile + np.sort of the whole array in memory, what a naive implementation does) and `radix`
 (curation.scores.select_ranks over curation.scores.FileValues: slices of 1M values read with np.fromfile,
 candidates <= 4M collected, as `shard_set_quantiles` runs it); wall time and the child's peak RSS (VmHWM).
-Both must give identical cut points (checked). Results: bench/SCORES.md.
+Both must give identical cut points (checked).
+Part 3 (``--typed-docs N``): builds a shard set of N short documents (``curate run``, normalize only) whose metadata
+holds the same random value twice, as ``lang_score`` (a typed float64 column of format-2 shards) and as ``q`` (no
+column: metadata JSON), and reads both, alternating, ``--runs`` times: the typed-column path against JSON parsing.
+Results: bench/SCORES.md.
 """
 
 from __future__ import annotations
@@ -84,13 +88,47 @@ def part_select(n: int, runs: int) -> None:
         print(f"  {how:6s}: " + ", ".join(f"{r['s']:.2f} s / {r['peak_mb']:.0f} MB" for r in rs))
 
 
+def part_typed(n: int, runs: int) -> None:
+    from curation.cli import main as curate
+    from curation.scores import read_scores
+
+    rng = np.random.default_rng(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with open(root / "in.jsonl", "w", encoding="utf-8") as f:
+            for i in range(n):
+                v = round(float(rng.random()), 4)
+                f.write(json.dumps({"id": f"d{i}", "text": f"文档{i}", "lang_score": v, "q": v,
+                                    "source_name": "bench"}) + "\n")
+        (root / "p.yaml").write_text(
+            f'name: typed\ninput: {{format: jsonl, paths: ["in.jsonl"]}}\noutput: {root / "out"}\n'
+            "stages:\n  - normalize: {}\nwriter: {write_removed: false}\n", encoding="utf-8")
+        assert curate(["run", str(root / "p.yaml"), "--no-progress", "--workers", "1"]) == 0
+        times: dict[str, list[float]] = {"lang_score": [], "q": []}
+        for _ in range(runs):
+            for field, spent in times.items():
+                t0 = time.perf_counter()
+                v = read_scores(root / "out", field)
+                spent.append(time.perf_counter() - t0)
+                assert len(v) == n and not np.isnan(v).any()
+        assert np.array_equal(read_scores(root / "out", "lang_score"), read_scores(root / "out", "q"))
+    print(f"{n:,} documents, same values, {runs} runs each, alternating (documents/s):")
+    for field, ts in times.items():
+        how = "typed column" if field == "lang_score" else "metadata JSON"
+        print(f"  {how:13s}: " + ", ".join(f"{t:.2f} s ({n / t:,.0f}/s)" for t in ts))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shard-set", default="out/domain_csldcp")
     ap.add_argument("--field", default="han_ratio")
     ap.add_argument("--values", type=int, default=20_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--typed-docs", type=int, default=0, help="part 3: typed column vs JSON on N documents")
     a = ap.parse_args()
+    if a.typed_docs:
+        part_typed(a.typed_docs, a.runs)
+        return
     if Path(a.shard_set).exists():
         part_read(a.shard_set, a.field)
     part_select(a.values, a.runs)

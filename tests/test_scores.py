@@ -126,6 +126,53 @@ def test_missing_and_non_numeric_fields_are_named(shard_set):
         S.read_scores(shard_set, "word")
 
 
+@pytest.fixture(scope="module")
+def typed_set(tmp_path_factory):
+    """Format-2 shards where `lang_score` (float64) and `dup_cluster_size` (int64) have typed columns: floats in
+    the column, ints that do not fit a float column (kept in the JSON rest), absent keys, and one string."""
+    root = tmp_path_factory.mktemp("typed")
+    rng = np.random.default_rng(5)
+    recs = []
+    for i in range(400):
+        r = {"id": f"t{i}", "text": "字" * int(rng.integers(20, 300)) + f" {i}"}
+        if i % 7 == 3:
+            r["lang_score"] = int(i % 2)  # an int: not the column's type, so it stays in the metadata JSON
+        elif i % 11 != 4:
+            r["lang_score"] = round(float(rng.random()), 3)
+        r["dup_cluster_size"] = "many" if i == 250 else int(rng.integers(1, 9))
+        recs.append(r)
+    (root / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    (root / "p.yaml").write_text(
+        f'name: typed\ninput: {{format: jsonl, paths: ["in.jsonl"]}}\noutput: {root / "out"}\n'
+        "stages:\n  - normalize: {}\nwriter: {max_shard_bytes: 40000, write_removed: false}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(root / "p.yaml"), "--no-progress", "--workers", "1"]) == 0
+    return root / "out"
+
+
+def test_typed_columns_read_without_json_give_the_same_values(typed_set, monkeypatch):
+    m = json.loads((typed_set / "manifest.json").read_text())
+    assert len(m["shards"]) >= 2
+    expected = []
+    for sh in m["shards"]:  # independent reader: the typed column, else the JSON rest
+        t = pq.read_table(typed_set / sh["path"], columns=["lang_score", "metadata"])
+        assert t.schema.field("lang_score").type == "double"
+        for v, raw in zip(t["lang_score"].to_pylist(), t["metadata"].to_pylist()):
+            expected.append(v if v is not None else json.loads(raw).get("lang_score", np.nan))
+    expected = np.array(expected, dtype=float)
+    assert np.isnan(expected).sum() == len([i for i in range(400) if i % 7 != 3 and i % 11 == 4])
+    assert (expected[~np.isnan(expected)] == np.round(expected[~np.isnan(expected)])).sum() >= 400 // 7
+    parsed = []
+    monkeypatch.setattr(S, "_metadata_batches_of", lambda shard: parsed.append(shard) or iter(()))
+    fast = S.read_scores(typed_set, "lang_score")
+    assert parsed == []  # the typed path parsed no shard's JSON wholesale
+    assert np.array_equal(fast, expected, equal_nan=True)
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match=r"'dup_cluster_size' is not numeric in .*\.parquet, document 't250': 'many'"):
+        S.read_scores(typed_set, "dup_cluster_size")
+
+
 def test_select_quantile_range_against_the_shard_set(shard_set, tmp_path):
     """A pipeline keeps the top 10% by `q` of the scored shard set: exactly the documents above NumPy's cut."""
     root = shard_set.parent
