@@ -103,13 +103,13 @@ def _gated(*alternatives: str) -> str:
 _CANTO = re.compile(
     "[嘅嗰啲咗佢喺咁噉冇哋畀嚟諗谂惗乜嘢瞓睇餸摷嚿嘥嗮啱揾搵喐噏攰冚孻冧嬲掟揼揸孭黐唞踎脷攞咩靚"
     "閪撚嚡揦逳岋糴揈捹癐嚫跣瀡氹㪗埞忟嗌孖劏嚤躝掹曱甴"
-    "㗎喎噃啩啫唧嗱吖囉囖嚹喇係咪俾撳㩒掂]"
+    "㗎喎噃啩啫唧嗱吖囉囖嚹喇係咪俾撳㩒掂吔㓤屙]"
     "|(?<!唔)唔(?=[\u4e00-\u9fff])(?!唔)|"  # 唔 + a word is the negation; 唔 alone or 唔唔 is a Mandarin interjection
     + _gated(
         # not 返 alone: Mandarin 返利 返水 返现 返工 (spam pages of the sample crawl)
-        "返[學学去翻番到嚟]", "[好得行攞拎]返",
+        "返[學学去翻番到嚟]", "[好得行攞拎讀读變变砌寫写執执搵揾賺赚]返", "(?<![往重遣])返[來来](?!回)",
         "點[樣样會会做解知]", "点[样会解]", "[琴尋寻噚]日", "[而依]家", "食[飯饭嘢屎]",
-        "呢[度個个啲條条隻只次排位種种間间樣样本件張张首部樖]", "晏[晝昼]", "邊[度個个位科間间啲隻只條条]", "边[度個个位]",
+        "呢[度個个啲條条隻只次排位種种間间樣样本件張张首部樖]", "晏[晝昼]", "邊[度個个位科間间啲隻只條条次樣張]", "边[度個个位]",
         "傾偈", "倾偈", "傾計", "倾计", "屋企", "收皮", "慳錢", "悭钱", "隔籬", "隔篱", "幫襯", "帮衬", "求其", "家陣",
         "家阵", "仆街", "屈機", "[濕溼]碎", "麻麻地", "零舍", "核突", "鍾意", "钟意", "落去", "[你我佢]話", "陣間",
         "阵间", "[下吓]先", "咋(?:$|[。！？!?])",
@@ -123,10 +123,11 @@ _CANTO = re.compile(
         "(?<=[做講讲食睇諗谂搞行等玩寫写煮傾倾用攞聽听飲饮讀读學学揾搵搬瞓喊笑唱開开落嚟住忙返去診诊推廣广追打])"
         "[緊紧](?![張张急密迫縮缩身湊凑貼贴接跟要俏繃绷握隨随鄰邻緊紧固扣靠])",
         # verb + 埋 = also / completely (同埋 = and; 兜埋 食埋); not Mandarin 沟埋 掩埋 埋葬
-        "(?<=[同帶带做整炒煮兜收食])埋",
+        "(?<=[同帶带做整炒煮兜收食連连框陪])埋",
         # 未 = not yet: sentence-final question (食咗飯未？) and 未 + verb + 過 (never yet); Mandarin writes 还没,
         # 从未见过, 尚未
         "(?<![尚並并從从亦均還还])未(?:[？?啊呀吖呢]|$)", "(?<![從从尚並并亦均前])未[見见試试去食做聽听講讲睇玩諗谂]過",
+        "(?<=[都仲重])未[放食做去返睇聽听講讲]",
         # 識 + verb = know how to (識講 識做); not Mandarin 认识 知识 通识 学识 + a verb
         "(?<![認认知意通常見见學学共賞赏標标辨膽胆卓])[識识][講讲做玩揸寫写睇飲饮煮]",
         # clause-initial 跟住 = then (跟住轉右); Mandarin 跟住 (follow) takes an object: 跟住我 跟住院
@@ -137,17 +138,40 @@ _CANTO = re.compile(
         # 少少 = a little (差少少; not 多多少少), sentence-final 先 (= first: 等等先; not 你先 / 首先 / 好评先), verb +
         # 晒 = all (凍晒, A晒; not 晒太阳 / 晒衣服), 我估 = I guess (not 估计 / 估价), 哩個 / 哩度 (HKCanCor's 呢個; not 咖哩个),
         # 得人驚 (scary), a clause of 點 + particle (點啊 = how?)
-        "(?<![多])少少", "(?<![你我他她首優优率領领爭争事原預预評评])先(?:$|[。！？!?])",
-        "(?<=[做食搞用講讲睇賣卖走死凍冻A買买])[晒曬](?![太衣被])", "(?<![自評评預预])[我你佢]估(?![計计價价算])",
+        "(?<![多])少少", "(?<![你我他她首優优率領领爭争事原預预評评])先[啞啊呀喇]?(?:$|[。！？!?])",
+        "(?<=[做食搞用講讲睇賣卖走死凍冻A買买話话煩烦])[晒曬](?![太衣被])", "(?<=[做食搞用講讲睇賣卖走死凍冻買买過过錯错行])哂", "(?<![自評评預预])[我你佢]估(?![計计價价算])",
         "(?<![咖])哩[個个度啲]", "得人[驚惊]", r"(?<![^，。！？,.!?\s])點[啊呀]",
         # 衰 = bad / unlucky after degree words (好衰 幾衰); Mandarin 衰 is 衰老 衰退 衰弱 ...
         "(?<=[好咁幾几真咪])衰(?![老退弱竭敗败亡減减落])",
+        # discourse and directions of spoken Cantonese (Matthews and Yip ch. 8, 11; the CantoMap map task): 然之後
+        # (and then; not 虽然之后), clause-initial 跟住呢 / 跟住就, 向北行 (walk north; Mandarin 向北走, 向北行驶; not
+        # 单向西行的街道), 左手面 / 右手面, 打直, 直落 (straight down; not 一直落后, 直落三局), 兜過 / 兜上 (go round;
+        # not 裤兜上方, 兜来兜去), 去邊 (go where; not 去边境 / 去边上), 入邊 (inside; not 进入边境), 入去 (go in; not
+        # 加入 / 输入 + 去), 落車 / 落樓 (get off, go downstairs), V + 低 (停低 = stop; not 坐低 = sit lower)
+        "(?<![雖虽既當当])然之[後后]", "跟住[呢就]", "(?<![單单])向[東南西北左右上下东][邊边面]?行(?![駛驶进進動动人政业業使李走列])",
+        "[左右]手面", "打直", "直落(?![後后三二四五六七八九十一两兩局千])", "(?<![裤褲衣口网網肚來来])兜[過过去上落](?![方來来])",
+        "去[邊边](?:[啊呀吖度處处先呢]|$)", "入[邊边](?![境界疆区區缘緣框])", "(?<![加進进輸输導导投收列融深])入去",
+        "落[車车樓楼]", "(?<=[停拍寫写擺摆記记])低",
+        # words of the Cantonese lexicon that Mandarin says otherwise (0 of ~1,000,000 Mandarin texts and their
+        # Taiwan / HK conversions): 好鬼 + adjective (very; not 好鬼子), 好驚 (scared; not 好惊讶), 食藥 (not 食药监),
+        # 朝早 (morning), 細路 (kid), 鎖匙 (key), 舊年 (last year), 第日 (some day), 等陣 / 等一陣 (wait a moment; not
+        # 等陣列), 好凍 (cold), 幾錢 (how much), 聽朝 (tomorrow morning), 上晝 / 下晝, 頭先 (just now; not 骨头先生),
+        # 好彩 (luckily; not 好彩头), 先至 (only then; not 后发先至), 戥 (on behalf of; not 戥子, a scale)
+        "好鬼(?![子魂混怪神畜故屋片話话])", "好[驚惊](?![訝讶喜人險险艷艳豔奇恐慌])", "食[藥药](?![監监局品環环署])",
+        "朝早", "[細细]路", "[鎖锁]匙", "舊年", "第[日時时](?![一二三四五六七八九十0-9])", "[等遲迟]一[陣阵]",
+        "等[陣阵](?!列)", "好[凍冻]", "[幾几][錢钱]", "[聽听]朝", "[上下][晝昼]",
+        "(?<![开開骨老起带帶领領])[頭头]先(?![生锋鋒白進进行])", "好彩(?![头頭客為为])", "(?<![后後發发])先至", "戥(?!子)",
+        # 慳 (save; not 慳吝), 好掛住 (miss someone), 特登 (on purpose), 執 + 垃圾 / 頭尾 / 屋 (tidy, pick up), 近排
+        # (lately; not 最近排名, 附近排队), 得閒 (free; not 觉得闲, 不得闲, 得闲谈谈), 收聲 (shut up; not 接收声波),
+        # 豉油 (soy sauce), 差佬 (police), sentence-final 先得 (only then; not 先到先得), 返來 (come back; not 往返来回)
+        "慳(?!吝)", "(?<=[好我都唔])[掛挂]住", "特登", "[執执](?:垃圾|頭|尾|嘢|屋)", "(?<![最附接靠])近排(?![名序队隊行列])",
+        "(?<![觉覺不])得[閒闲](?![谈談])", "(?<![接吸])收[聲声](?![波学學])", "豉油", "差佬", "(?<![到])先得(?:$|[。！？!?])",
     )
 )
 # Cantonese characters outside the BMP (𡃉 = 㗎; particles 𠺢 𠿪; 𡃁 young, 𨋢 lift, ...): counted apart and only
 # when the text has an astral character at all, because an astral class anywhere in _CANTO makes sre test it at every
 # position (_CANTO went from 0.21 to 0.38 ms per 2,000-character page)
-_CANTO_ASTRAL = re.compile("[𡃉𠺢𠿪𡃁𢛴𢳂𥄫𨃩𨋢𨳊𨳍]")
+_CANTO_ASTRAL = re.compile("[𡃉𠺢𠿪𡃁𢛴𢳂𥄫𨃩𨋢𨳊𨳍𠻺𠸏𡁵𠻹𠺝𡃓𠻗𡁜𠮨𠝹𦧲𨶙]")
 # fixed phrases where the characters above are Mandarin (cantonesedetect CANTO_EXCLUDE_RE, plus the Mandarin words
 # of 係 (traditional Mandarin writes 關係 etc.), 喇 (喇叭, 喇嘛), 囉 (囉嗦), 咪 (咪咪 猫咪 妈咪, and the names 咪蒙
 # 咪咕), 俾 (俾斯麥), 靚 (靚麗), 掂 (掂量), 氹 (the Macau place names 氹仔 路氹)
