@@ -48,7 +48,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CACHE = Path("/tmp/curate_yue_ceiling/mandarin.pkl")
 HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 # the same list as bench/langid.py: interjections and fillers Mandarin writes with the same characters
-FILLERS = set("哦噢喔嗯唔誒欸喀吓嘩哇啊呀吖好哈咦喂呃唉哎嘿咯嘛")
+FILLERS = set("哦噢喔嗯唔誒欸喀吓嘩哇啊呀好哈咦喂呃唉哎嘿咯嘛")
 LENGTHS = ((1, 2), (3, 5), (6, 9), (10, 10**9))
 TIERS = {
     "A": "no Han character",
@@ -230,15 +230,34 @@ def ceiling(ref: dict[str, list[str]], n_examples: int) -> None:
             print(f"- {tier} {lc}, not yue ({len(pool)}): " + " / ".join(f"{x[4]} [{x[0][:2]}]" for x in sample))
 
 
+def read_sample(n: int) -> None:
+    """``n`` random utterances (seed 7) that have a Han character, are not only interjections and that the rules do
+    not label yue (``variety``, as bench/LANGID_yue_sample.md was drawn): the list to read for evidence."""
+    han = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+    misses = []
+    for r in jsonl("yue/yue.jsonl.gz"):
+        chars = han.findall(r["text"])
+        if chars and not set(chars) <= FILLERS and chinese.variety(r["text"], "zh", len(chars))[0] != "yue":
+            misses.append((r["source"][:2], len(chars), r["text"]))
+    print(len(misses))
+    for i, x in enumerate(random.Random(7).sample(misses, min(n, len(misses)))):
+        print(i, *x)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mandarin", action="store_true", help="yue / wuu labels on the Mandarin reference (and list them)")
+    ap.add_argument("--mandarin", action="store_true", help="yue / wuu labels on the Mandarin reference, listed")
     ap.add_argument("--no-ceiling", action="store_true")
     ap.add_argument("--examples", type=int, default=15)
+    ap.add_argument("--read-sample", type=int, default=0, help="print N random misses to read (LANGID_yue_sample.md)")
     args = ap.parse_args()
     if not DATA.is_dir():
         print(f"shared data not found at {DATA}", file=sys.stderr)
         return 1
+    if args.read_sample:
+        read_sample(args.read_sample)
+        if args.no_ceiling and not args.mandarin:
+            return 0
     ref = mandarin_reference()
     if not args.no_ceiling:
         ceiling(ref, args.examples)
