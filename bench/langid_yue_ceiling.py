@@ -22,8 +22,8 @@ Texts that the rules label ``yue`` (a few Cantonese comments in the Mandarin set
    of what evidence allows; the read sample of D says by how much). Per source and per length class (Han characters).
    Also the rules' recognition (``decide`` with lid.176's top-10, as the ``langid`` stage) within each tier.
 2. Mandarin check (``--mandarin``): the rules' variety decision (``variety``, what the stage applies to text
-   lid.176 calls Chinese) on every Mandarin reference text; prints the yue / wuu counts per set and every text
-   labelled yue or wuu, to be read.
+   lid.176 calls Chinese) on every Mandarin reference text and on every corpus_zh line (827,914); prints the yue /
+   wuu counts per set and every text labelled yue or wuu, to be read.
 
 Run: ``PYTHONPATH=. python bench/langid_yue_ceiling.py [--mandarin] [--examples N]`` (the Mandarin reference and its
 OpenCC conversions are cached in /tmp/curate_yue_ceiling; 3-6 minutes the first time on a loaded 2-core machine,
@@ -121,12 +121,17 @@ def mandarin_check(ref: dict[str, list[str]]) -> None:
     print("| Mandarin set | texts | `yue` | `wuu` |")
     print("|---|---:|---:|---:|")
     flagged = []
-    for name, texts in ref.items():
+    from bench.langid import lines
+
+    # every line of corpus_zh too (827,914 lines of technical prose; not converted, not in the ceiling's reference)
+    corpus = [ln for p in sorted((DATA / "corpus_zh").glob("*.jsonl.gz")) for r in jsonl(f"corpus_zh/{p.name}")
+              for ln in lines(r["text"], 4) if HAN_RUN.search(ln)]
+    for name, texts in [*ref.items(), ("corpus_zh, all lines", corpus)]:
         labels = [variety(t) for t in texts]
         c = Counter(labels)
         print(f"| {name} | {len(texts)} | {c['yue']} | {c['wuu']} |")
         flagged += [(name, lab, t) for t, lab in zip(texts, labels) if lab != "zh"]
-    total = sum(len(t) for t in ref.values())
+    total = sum(len(t) for t in ref.values()) + len(corpus)
     print(f"\n{total} Mandarin texts, {len(flagged)} labelled yue or wuu:")
     for name, lab, t in flagged:
         print(f"- {lab} [{name}] {t[:120]!r}")

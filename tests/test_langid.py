@@ -211,7 +211,8 @@ SINGLE_CONTEXT_PHRASES = [
     "等一陣", "幾錢", "好凍", "我都未放假", "寫返全名", "好快就會返來", "先至相信", "要有米先得", "好彩有問", "比較慳位",
     "好掛住你", "特登用錯字", "近排比較忙", "今日得閒", "我收聲", "豉油雞", "報警，差佬", "麻煩晒", "行過哂", "陪埋喫草",
     "哎吔", "都抵𠸏", "戥你開心", "㓤親", "要去屙屎", "連埋秘書台", "邊次啊", "執垃圾", "針對細佬哥", "我要收線",
-    "今晚要通頂", "走佬啊", "呢兩個音", "慢定快？", "就會向北方行", "有邊堂課", "做返自己",
+    "今晚要通頂", "走佬啊", "呢兩個音", "慢定快？", "就會向北方行", "有邊堂課", "做返自己", "呢句話", "我細個",
+    "大鑊啊", "我去第度食", "䟴腳", "聽落幾吸引", "你仲鬧",
 ]
 
 
@@ -220,11 +221,19 @@ def test_each_new_context_counts_once(phrase):
     assert marker_counts(phrase)[0] == 1, phrase
 
 
+def test_technical_mandarin_near_misses_count_nothing():
+    # lines of corpus_zh (827,914 Mandarin technical lines) that contexts matched before they were narrowed: V + 返回
+    # (協變返回), 五入去, 向零舍入, 一点解释, 节点会, 祖先 ending a line, 以下先决
+    for text in ["Java 中的协变返回类型", "编写返回值", "四舍五入去整", "DOWN 向零舍入", "一点解释", "否则两个节点会互相访问",
+                 "寻找第一个共同祖先", "必须满足以下先决条件", "希望落空", "詳細個人資料"]:
+        assert marker_counts(text)[0] == 0, text
+
+
 def test_mandarin_words_with_marker_characters_stay_zh():
     # northern Mandarin 嘞 (lei), names with 咪 (咪蒙, 咪咕), 猫咪, 退而求其次, literary 今朝, 小白相约 across words,
     # and Taiwan Mandarin 一點？ (the simplified 一点 converted): none is Cantonese or Wu
     for text in ["广西人来嘞", "上海同济啊，谢谢嘞！", "咪蒙曾经退隐", "打开咪咕视频央视直播", "山竹猫咪",
-                 "退而求其次，因为 Elvis 操作符不太可能被引入 Java。", "逐鹿中原，且看今朝！", "和小白相约中国见！",
+                 "退而求其次，因为 Elvis 操作符不太可能被引入 Java。", "逐鹿中原，且看今朝！", "和小白相约中国见！", "黑盒子记——阿拉戈克",
                  "大家認為誰更強一點？", "电信、航空等行业重组迈出重要步伐"]:
         assert decide(text, lid([text])[0])[0] == "zh", text
 
