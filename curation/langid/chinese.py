@@ -36,8 +36,8 @@ changed lid.176's top label (``""`` when nothing did). Regexes and character cou
    Cantonese grammar (一句讲晒, 先抵制蒙牛先). A second set (然之後, 跟住呢, 向北行, 左手面, 去邊, 入去, 停低, 朝早,
    等陣, V + 返, 返來, 先得, 近排, 得閒, 細佬, ... and HKCanCor's astral particles 𠸏 𠻺 𡁵), found in the misses
    of HKCanCor, CantoMap and one half of Common Voice, adds 1.4 points (0.805 -> 0.819; on the other half of Common
-   Voice, held out, 0.846 -> 0.849) and no ``yue`` on 748,051 Mandarin texts (the full reviews, toxic, fewclue sets,
-   corpus_zh lines, wiki, news lines, each also in Taiwan and HK characters; bench/langid_yue_ceiling.py
+   Voice, held out, 0.846 -> 0.852) and no ``yue`` on 1,575,965 Mandarin texts (the full reviews, toxic, fewclue
+   sets, corpus_zh lines, wiki, news lines, each also in Taiwan and HK characters; bench/langid_yue_ceiling.py
    --mandarin). Each context covers a handful of utterances: what is left is a long tail, and about 14% of the set
    carries no evidence at all (bench/LANGID.md, "Ceiling"). 嘞 is not a marker: it is also the northern Mandarin particle lei
    (好嘞, 来嘞, 谢谢嘞; 4 Mandarin texts of those sets were ``yue`` for it alone). Wu markers (侬 阿拉 伊拉 覅 朆 搿
