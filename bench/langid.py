@@ -43,8 +43,9 @@ KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")
 HANGUL = re.compile("[\uac00-\ud7a3]")
 HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 # interjections and fillers that Mandarin writes with the same characters (唔 = "mm", 喀 = a cough in HKCanCor): an
-# utterance made only of these (or without any Han character) carries no evidence of Cantonese at all
-FILLERS = set("哦噢喔嗯唔誒欸喀吓嘩哇啊呀吖好哈咦喂呃唉哎嘿咯嘛")
+# utterance made only of these (or without any Han character) carries no evidence of Cantonese at all (not 吖: the
+# Cantonese particle aa1, a marker of the rules); the finer tiers are bench/langid_yue_ceiling.py's
+FILLERS = set("哦噢喔嗯唔誒欸喀吓嘩哇啊呀好哈咦喂呃唉哎嘿咯嘛")
 LENGTH_BUCKETS = ((1, 2), (3, 5), (6, 9), (10, 10**9))
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -187,8 +188,8 @@ def main() -> int:
     fillers = sum(bool(HAN.search(t)) and set(HAN.findall(t)) <= FILLERS for t in yue_all)
     print(f"\nyue utterances without evidence: {no_han} without any Han character, {fillers} made only of "
           f"interjections Mandarin writes alike ({''.join(sorted(FILLERS))}): together "
-          f"{(no_han + fillers) / len(yue_all):.3f} of {len(yue_all)}; ceiling for evidence-based rules "
-          f"{1 - (no_han + fillers) / len(yue_all):.3f}")
+          f"{(no_han + fillers) / len(yue_all):.3f} of {len(yue_all)}; mechanical ceiling "
+          f"{1 - (no_han + fillers) / len(yue_all):.3f} (all tiers: bench/langid_yue_ceiling.py)")
     if args.baseline_rules:
         compare_rules(args.baseline_rules, sets, model)
     print(f"\ntime: lid.176 top-1 {n_texts / t_raw:,.0f} texts/s, langid stage (top-10 + rules + script) "
