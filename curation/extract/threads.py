@@ -106,15 +106,20 @@ _WORDY = re.compile(r"[^\W\d_]")
 
 
 def thread_text(posts: list) -> str:
-    """The posts' text (``engines.render_text`` each, blocks in order) without their repeated chrome: lines that,
-    digits aside, occur in at least half of the posts, and lines with fewer than 2 letters (counters, separators)."""
+    """The posts' text (``engines.render_text`` each, blocks in order) without their chrome: the text of slots
+    (:func:`_chrome_slots`), lines that, digits aside, occur in at least half of the posts, and lines with fewer than
+    2 letters (counters, separators)."""
     from curation.extract.engines import BLOCK_SEP, render_text
 
-    texts = [render_text(p) for p in posts]
-    seen = Counter(
-        shape for t in texts for shape in {_DIGITS.sub("", line).strip() for line in t.splitlines() if line.strip()}
-    )
-    repeated = max(2, (len(posts) + 1) // 2)
+    cleaned = _without_chrome(posts)
+    texts = [render_text(p) for p in cleaned]
+    # repeated lines are counted in the posts as they are and without their chrome slots: a line that lost its slot
+    # in some posts ("发布 #3 <date>" -> "<date>") still counts as repeated in the others
+    seen: Counter = Counter()
+    for p, c, t in zip(posts, cleaned, texts):
+        both = t if c is p else t + "\n" + render_text(p)
+        seen.update({_DIGITS.sub("", line).strip() for line in both.splitlines() if line.strip()})
+    repeated = _half(len(posts))
     out = []
     for t in texts:
         blocks = []
@@ -129,6 +134,61 @@ def thread_text(posts: list) -> str:
         if blocks:
             out.append(BLOCK_SEP.join(blocks))
     return BLOCK_SEP.join(out)
+
+
+def _half(n: int) -> int:
+    return max(2, (n + 1) // 2)
+
+
+# A post's chrome sits in the same place in every post: the poster's name, rank and location, the floor label
+# ("楼主", "沙发", "#2"), "来自 - 湖北". A slot (the tag path from the post to an element holding text, and that
+# element's class) that
+# holds text in at least half of the posts (and >= 2) and never more than CHROME_MAX_CHARS characters of it is chrome;
+# the slot of the post body holds a longer text in some post.
+CHROME_MAX_CHARS = 20
+
+
+def _without_chrome(posts: list) -> list:
+    """Copies of the posts with the own text (text and children's tails) of their chrome slots removed."""
+    from copy import deepcopy
+
+    slots: dict = {}  # path -> [posts holding it, longest own text]
+    paths = []
+    for i, p in enumerate(posts):
+        path_of = {p: ()}
+        own = []
+        for el in p.iterdescendants():
+            if not isinstance(el.tag, str):
+                continue
+            tags = path_of[el] = (*path_of[el.getparent()], el.tag)
+            path = (tags, el.get("class"))  # ancestors by tag only: state classes ("Post--edited") vary by post
+            n = _text_len(el.text) + sum(_text_len(c.tail) for c in el)
+            if n:
+                own.append((el, path))
+                s = slots.setdefault(path, [set(), 0])
+                s[0].add(i)
+                s[1] = max(s[1], n)
+        paths.append(own)
+    need = _half(len(posts))
+    chrome = {
+        path for path, (holders, longest) in slots.items() if len(holders) >= need and longest <= CHROME_MAX_CHARS
+    }
+    if not chrome:
+        return posts
+    out = []
+    for p, own in zip(posts, paths):
+        drop = {el for el, path in own if path in chrome}
+        if not drop:
+            out.append(p)
+            continue
+        copy = deepcopy(p)
+        for el, twin in zip(p.iter(), copy.iter()):
+            if el in drop:
+                twin.text = None
+                for c in twin:
+                    c.tail = None
+        out.append(copy)
+    return out
 
 
 # --- when the thread's text replaces the extractors' text --------------------------------------------------------------
