@@ -142,14 +142,14 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     from trafilatura.metadata import extract_title
 
     from curation.extract.dom import fix_tree_mojibake, parse_html, prune_layout
-    from curation.extract.threads import BESIDE_MIN_SHARE, THREAD_MIN_SHARE, choose_text, find_thread
+    from curation.extract.threads import APPEND_MIN_SHARE, BESIDE_MIN_SHARE, THREAD_MIN_SHARE, choose_text, find_thread
 
     tree = parse_html(html)
     fixed = fix_mojibake and fix_tree_mojibake(tree) > 0
     title = extract_title(tree)
     prune_layout(tree)
     body = tree.find("body")
-    thread = find_thread(body, min(THREAD_MIN_SHARE, BESIDE_MIN_SHARE)) if body is not None else None
+    thread = find_thread(body, min(THREAD_MIN_SHARE, BESIDE_MIN_SHARE, APPEND_MIN_SHARE)) if body is not None else None
     text = _trafilatura_text(tree, options)
     other = readability_text(tree)  # works on its own copy of the tree
     if other and text and _prefer_readability(text, other):

@@ -87,8 +87,8 @@ class ExtractHtml(CurateStage):
         "extract_failed": "the extractor raised on this page",
     }
     output_fields: ClassVar[dict[str, str]] = {
-        "title": "page title (\"\" when none)",
-        "content_format": "\"text\" after extraction",
+        "title": 'page title ("" when none)',
+        "content_format": '"text" after extraction',
     }
 
     def __init__(

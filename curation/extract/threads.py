@@ -152,7 +152,7 @@ def _without_chrome(posts: list) -> list:
     """Copies of the posts with the own text (text and children's tails) of their chrome slots removed."""
     from copy import deepcopy
 
-    slots: dict = {}  # path -> [posts holding it, longest own text]
+    slots: dict = {}  # path -> [posts holding it, longest own text, all its text]
     paths = []
     for i, p in enumerate(posts):
         path_of = {p: ()}
@@ -165,13 +165,17 @@ def _without_chrome(posts: list) -> list:
             n = _text_len(el.text) + sum(_text_len(c.tail) for c in el)
             if n:
                 own.append((el, path))
-                s = slots.setdefault(path, [set(), 0])
+                s = slots.setdefault(path, [set(), 0, 0])
                 s[0].add(i)
-                s[1] = max(s[1], n)
+                s[1], s[2] = max(s[1], n), s[2] + n
         paths.append(own)
     need = _half(len(posts))
+    # the slot holding the most text is the posts' body even when every post is short ("哈哈", "为啥", "顶")
+    body = max(slots, key=lambda path: slots[path][2], default=None)
     chrome = {
-        path for path, (holders, longest) in slots.items() if len(holders) >= need and longest <= CHROME_MAX_CHARS
+        path
+        for path, (holders, longest, _) in slots.items()
+        if len(holders) >= need and longest <= CHROME_MAX_CHARS and path != body
     }
     if not chrome:
         return posts
@@ -211,6 +215,21 @@ TEASER_MAX_POSTS = 0.25
 TEASER_LINK_CHARS = 10
 
 
+# 3. The extractors kept the text *before* the thread (the topic of a forum whose replies are listed apart from it:
+#    ruby-china, learnku): the thread's text is appended when the thread holds >= 20% of the page's text, at least
+#    half of its posts are dated and carry a floor number ("#3", "5楼", "沙发"), the extractors' text shares < 50% of
+#    its bigrams with the thread and >= 80% of it lies before the thread's first post. Floor numbers are what
+#    separates replies from an article's comments and feeds here: on the bench pages no article or news page has
+#    them (its comments are dated too, and appending them cost articles 0.017 and GNE agreement 0.032 in the
+#    second pass).
+APPEND_MIN_SHARE = 0.2
+APPEND_MIN_BEFORE = 0.8
+FLOORED_MIN_POSTS = 0.5
+_FLOOR = re.compile(
+    r"^(?:(?:发布|回复|post|reply)?\s*#\s*\d+|\d+\s*#|第?\s*\d+\s*楼|楼主|沙发|板凳|地板)$", re.IGNORECASE
+)
+
+
 def choose_text(text: str, thread: Thread, body: Any) -> str:
     """``text`` (the extractors' text) or the thread's text, by the rules above."""
     tt = thread_text(thread.posts)
@@ -232,10 +251,34 @@ def choose_text(text: str, thread: Thread, body: Any) -> str:
         and common < BESIDE_MAX_SHARED * n_text
         and _dated_share(thread.posts) >= DATED_MIN_POSTS
         and _teaser_share(thread.posts) < TEASER_MAX_POSTS
-        and _share_after(body, thread.posts, text) >= BESIDE_MIN_AFTER
+        and _where(body, thread.posts, text)[1] >= BESIDE_MIN_AFTER
     ):
         return tt
+    if (
+        thread.share >= APPEND_MIN_SHARE
+        and common < BESIDE_MAX_SHARED * n_text
+        and _floored_share(thread.posts) >= FLOORED_MIN_POSTS
+        and _dated_share(thread.posts) >= DATED_MIN_POSTS
+        and _where(body, thread.posts, text)[0] >= APPEND_MIN_BEFORE
+    ):
+        from curation.extract.engines import BLOCK_SEP
+
+        return text + BLOCK_SEP + tt
     return text
+
+
+def _floored_share(posts: list) -> float:
+    """Share of posts holding a floor number: a text of its own that is "#3", "3#", "5楼", "第5楼", "楼主", "沙发"..."""
+    floored = 0
+    for p in posts:
+        for el in p.iter():
+            if isinstance(el.tag, str) and any(
+                s and len(s) < 20 and _FLOOR.match(" ".join(s.split()))
+                for s in (el.text, el.tail if el is not p else None)
+            ):
+                floored += 1
+                break
+    return floored / len(posts)
 
 
 # A date or time as posts show it: 2024-4-5, 2024/04/05, 2024年4月5日, 14.05.2024, 5/14/2024, 4月5日, 6 天前, 3小时前, 昨天,
@@ -245,7 +288,7 @@ _DATE = re.compile(
     r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}"
     r"|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b"
     r"|\d{1,2}\s*月\s*\d{1,2}\s*日"
-    r"|\d+\s*(?:秒|分钟|小时|天|周|星期|个月|年)前|昨天|前天|刚刚"
+    r"|\d+\s*(?:秒|分钟|小时|天|周|星期|个?月|年)前|昨天|前天|刚刚"
     r"|\b\d+\s*(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago\b|\byesterday\b"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
     r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b",
@@ -264,40 +307,48 @@ def _dated_share(posts: list) -> float:
 
 
 def _teaser_share(posts: list) -> float:
-    """Share of posts whose first words are a link of >= 10 characters (a headline linking elsewhere)."""
+    """Share of posts whose first words are a headline link: >= 10 characters, several words or Chinese (a poster's
+    name, the first words of many posts, is one token: "sh4nks", "guan_15513761791605"); an image link before it has
+    no words."""
     teasers = 0
     for p in posts:
         for el in p.iter():
             if not isinstance(el.tag, str):
                 continue
-            if el.tag == "a":
-                teasers += _text_len(el.text_content()) >= TEASER_LINK_CHARS
+            if el.tag == "a" and _text_len(el.text_content()):
+                words = el.text_content().strip()
+                teasers += _text_len(words) >= TEASER_LINK_CHARS and bool(_HEADLINE.search(words))
                 break
             if _text_len(el.text) or (el is not p and _text_len(el.tail)):
                 break
     return teasers / len(posts)
 
 
-def _share_after(body: Any, posts: list, text: str) -> float:
-    """Of the page's text nodes (>= 4 characters) found in ``text``, the share (by characters) that comes after the
-    thread's last post in page order; 0 when none is found."""
+_HEADLINE = re.compile(r"\S\s+\S|[\u4e00-\u9fff]")
+
+
+def _where(body: Any, posts: list, text: str) -> tuple[float, float]:
+    """Of the page's text nodes (>= 4 characters) found in ``text``, the shares (by characters) that come before the
+    thread's first post and after its last post in page order; (0, 0) when none is found."""
     flat = "".join(text.split())
     inside = {d for p in posts for d in p.iter()}
-    last = posts[-1]
-    after = found = 0
-    state = 0  # 0 before the last post, 1 inside it, 2 after it
+    first, last = posts[0], posts[-1]
+    counts = [0, 0, 0]  # before the thread, inside it (or between its posts), after it
+    state, past_last = 0, False
     for el in body.iter():
-        if el is last:
+        if el is first:
             state = 1
-        elif state == 1 and el not in inside:
+        if el is last:
+            past_last = True
+        elif past_last and state == 1 and el not in inside:
             state = 2
         for s, where in ((el.text, state), (el.tail, 2 if el is last else state)):
             if s and len(s.strip()) >= 4:
                 t = "".join(s.split())
                 if t in flat:
-                    found += len(t)
-                    after += len(t) if where == 2 else 0
-    return after / found if found else 0.0
+                    counts[where] += len(t)
+    found = sum(counts)
+    return (counts[0] / found, counts[2] / found) if found else (0.0, 0.0)
 
 
 def _bigrams(text: str) -> Counter:
