@@ -121,19 +121,56 @@ def thread_text(posts: list) -> str:
         seen.update({_DIGITS.sub("", line).strip() for line in both.splitlines() if line.strip()})
     repeated = _half(len(posts))
     out = []
-    for t in texts:
+    for p, t in zip(posts, texts):
+        links = _link_texts(p) if LINK_LINES else set()
         blocks = []
         for b in t.split(BLOCK_SEP):
             lines = [
                 line
                 for line in b.split("\n")
-                if len(_WORDY.findall(line)) >= 2 and seen[_DIGITS.sub("", line).strip()] < repeated
+                if len(_WORDY.findall(line)) >= 2
+                and seen[_DIGITS.sub("", line).strip()] < repeated
+                and not (links and _links_only(line, links))
+                and not (DATE_LINES and _date_only(line))
             ]
             if lines:
                 blocks.append("\n".join(lines))
         if blocks:
             out.append(BLOCK_SEP.join(blocks))
     return BLOCK_SEP.join(out)
+
+
+# A line of a post that is nothing but short links (<= 6 characters: "电梯直达", "|倒序浏览 |阅读模式", "收藏0", "Reply")
+# is a button bar, not what the poster wrote; longer links are titles of posts (a reddit or search-result thread
+# lists them; all link-only lines: other forums -0.004, a reddit page 0.57 -> 0.33), and a link written out as an
+# address ("https://...", "www...") is what posters paste. A line that is only a date ("6 天前", "发表于 2024-4-11 11:52:24") is the
+# post's time stamp.
+LINK_LINES = True
+BUTTON_MAX_CHARS = 6
+DATE_LINES = True
+_ADDRESS = re.compile(r"://|^www\.", re.IGNORECASE)
+_SEPARATOR_CHARS = re.compile(r"[\s|｜·•/\\\-–—_,，、:：;；()（）\[\]【】<>《》]+")
+
+
+def _link_texts(post: Any) -> set:
+    return {
+        t
+        for a in post.iter("a")
+        if (t := " ".join(a.text_content().split())) and _text_len(t) <= BUTTON_MAX_CHARS and not _ADDRESS.search(t)
+    }
+
+
+def _links_only(line: str, links: set) -> bool:
+    rest = " ".join(line.split())
+    for t in sorted((t for t in links if t in rest), key=len, reverse=True):
+        rest = rest.replace(t, " ")
+    return rest != " ".join(line.split()) and not _SEPARATOR_CHARS.sub("", rest)
+
+
+def _date_only(line: str) -> bool:
+    if len(line) > 30 or not _DATE.search(line):
+        return False
+    return len(_WORDY.findall(_DIGITS.sub("", _DATE.sub("", line)))) <= 4
 
 
 def _half(n: int) -> int:
