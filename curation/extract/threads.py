@@ -121,23 +121,34 @@ def thread_text(posts: list) -> str:
         seen.update({_DIGITS.sub("", line).strip() for line in both.splitlines() if line.strip()})
     repeated = _half(len(posts))
     out = []
-    for p, t in zip(posts, texts):
+    for p, c, t in zip(posts, cleaned, texts):
         links = _link_texts(p) if LINK_LINES else set()
-        blocks = []
-        for b in t.split(BLOCK_SEP):
-            lines = [
-                line
-                for line in b.split("\n")
-                if len(_WORDY.findall(line)) >= 2
+
+        def keep(line: str, links: set = links) -> bool:
+            return (
+                len(_WORDY.findall(line)) >= 2
                 and seen[_DIGITS.sub("", line).strip()] < repeated
                 and not (links and _links_only(line, links))
                 and not (DATE_LINES and _date_only(line))
-            ]
-            if lines:
-                blocks.append("\n".join(lines))
+            )
+
+        blocks = _kept_blocks(t, keep)
+        if not blocks and c is not p:  # the slots took all of this post: keep it whole rather than lose a reply
+            blocks = _kept_blocks(render_text(p), keep)
         if blocks:
             out.append(BLOCK_SEP.join(blocks))
     return BLOCK_SEP.join(out)
+
+
+def _kept_blocks(text: str, keep: Any) -> list:
+    from curation.extract.engines import BLOCK_SEP
+
+    blocks = []
+    for b in text.split(BLOCK_SEP):
+        lines = [line for line in b.split("\n") if keep(line)]
+        if lines:
+            blocks.append("\n".join(lines))
+    return blocks
 
 
 # A line of a post that is nothing but short links (<= 6 characters: "电梯直达", "|倒序浏览 |阅读模式", "收藏0", "Reply")
@@ -189,7 +200,7 @@ def _without_chrome(posts: list) -> list:
     """Copies of the posts with the own text (text and children's tails) of their chrome slots removed."""
     from copy import deepcopy
 
-    slots: dict = {}  # path -> [posts holding it, longest own text, all its text]
+    slots: dict = {}  # path -> [posts holding it, longest own text, all its text, its distinct texts]
     paths = []
     for i, p in enumerate(posts):
         path_of = {p: ()}
@@ -202,16 +213,19 @@ def _without_chrome(posts: list) -> list:
             n = _text_len(el.text) + sum(_text_len(c.tail) for c in el)
             if n:
                 own.append((el, path))
-                s = slots.setdefault(path, [set(), 0, 0])
+                s = slots.setdefault(path, [set(), 0, 0, set()])
                 s[0].add(i)
                 s[1], s[2] = max(s[1], n), s[2] + n
+                s[3].add(_DIGITS.sub("", " ".join((el.text or "").split())))
         paths.append(own)
     need = _half(len(posts))
-    # the slot holding the most text is the posts' body even when every post is short ("哈哈", "为啥", "顶")
-    body = max(slots, key=lambda path: slots[path][2], default=None)
+    # the slot holding the most text is the posts' body even when every post is short ("哈哈", "为啥", "顶"), unless
+    # its text is the same in every post, digits aside ("发表于 <date>", "积分 <n>"): that is a label
+    bodies = [path for path, s in slots.items() if len(s[3]) > 1]
+    body = max(bodies, key=lambda path: slots[path][2], default=None)
     chrome = {
         path
-        for path, (holders, longest, _) in slots.items()
+        for path, (holders, longest, _, _) in slots.items()
         if len(holders) >= need and longest <= CHROME_MAX_CHARS and path != body
     }
     if not chrome:
@@ -268,39 +282,31 @@ _FLOOR = re.compile(
 
 
 def choose_text(text: str, thread: Thread, body: Any) -> str:
-    """``text`` (the extractors' text) or the thread's text, by the rules above."""
-    tt = thread_text(thread.posts)
-    if not tt:
+    """``text`` (the extractors' text) or the thread's text, by the rules above. The structural tests come first: the
+    thread's text is only built when one of the rules can apply."""
+    posts, share = thread.posts, thread.share
+    whole = share >= THREAD_MIN_SHARE
+    dated = share >= min(BESIDE_MIN_SHARE, APPEND_MIN_SHARE) and _dated_share(posts) >= DATED_MIN_POSTS
+    beside = dated and share >= BESIDE_MIN_SHARE and _teaser_share(posts) < TEASER_MAX_POSTS
+    append = dated and share >= APPEND_MIN_SHARE and _floored_share(posts) >= FLOORED_MIN_POSTS
+    if not (whole or beside or append):
         return text
-    if not text:
-        return tt
+    tt = thread_text(posts)
+    if not tt or not text:
+        return tt if whole and not text else text
     a, b = _bigrams(text), _bigrams(tt)
     n_text, n_thread = sum(a.values()), sum(b.values())
     common = sum((a & b).values())
-    if (
-        thread.share >= THREAD_MIN_SHARE
-        and n_thread >= THREAD_MIN_GAIN * n_text
-        and common >= THREAD_CONTAINS * n_text
-    ):
+    if whole and n_thread >= THREAD_MIN_GAIN * n_text and common >= THREAD_CONTAINS * n_text:
         return tt
-    if (
-        thread.share >= BESIDE_MIN_SHARE
-        and common < BESIDE_MAX_SHARED * n_text
-        and _dated_share(thread.posts) >= DATED_MIN_POSTS
-        and _teaser_share(thread.posts) < TEASER_MAX_POSTS
-        and _where(body, thread.posts, text)[1] >= BESIDE_MIN_AFTER
-    ):
-        return tt
-    if (
-        thread.share >= APPEND_MIN_SHARE
-        and common < BESIDE_MAX_SHARED * n_text
-        and _floored_share(thread.posts) >= FLOORED_MIN_POSTS
-        and _dated_share(thread.posts) >= DATED_MIN_POSTS
-        and _where(body, thread.posts, text)[0] >= APPEND_MIN_BEFORE
-    ):
-        from curation.extract.engines import BLOCK_SEP
+    if (beside or append) and common < BESIDE_MAX_SHARED * n_text:
+        before, after = _where(body, posts, text)
+        if beside and after >= BESIDE_MIN_AFTER:
+            return tt
+        if append and before >= APPEND_MIN_BEFORE:
+            from curation.extract.engines import BLOCK_SEP
 
-        return text + BLOCK_SEP + tt
+            return text + BLOCK_SEP + tt
     return text
 
 
