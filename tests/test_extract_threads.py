@@ -191,3 +191,12 @@ def test_real_news_with_dated_comments_keeps_only_the_article(shared_data, stage
         g = p["gne_output"]
         text = _extract(stage, p["html"])
         assert _f1(text, f"{g.get('title') or ''}\n{g.get('content') or ''}") >= 0.9, i
+
+
+def test_real_short_text_is_retried_with_trafilaturas_own_minimum(shared_data, stage):
+    """learnku 77685: at the stage's 100-character minimum trafilatura returned the empty comment box ("暂无内容") and
+    readability the hidden report form (F1 0.00); the retry at trafilatura's own 250 finds the article."""
+    p = _page(shared_data, "html_zh_magic", "learnku.com/articles/77685")
+    text = _extract(stage, p["html"])
+    assert "每次打开别人新的项目都要 npm 依赖都会各种报错很烦" in text
+    assert _f1(text, p["content"]) >= 0.75
