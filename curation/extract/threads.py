@@ -106,22 +106,23 @@ _WORDY = re.compile(r"[^\W\d_]")
 
 
 def thread_text(posts: list) -> str:
-    """The posts' text (``engines.render_text`` each, blocks in order) without their chrome: the text of slots
-    (:func:`_chrome_slots`), lines that, digits aside, occur in at least half of the posts, and lines with fewer than
-    2 letters (counters, separators)."""
+    """The posts' text (``engines.render_text`` each, blocks in order) without their chrome: the text of chrome slots
+    (:func:`_without_chrome`), lines that, digits aside, occur in at least half of the posts, button-bar and
+    date-only lines, and lines with fewer than 2 letters (counters, separators)."""
     from curation.extract.engines import BLOCK_SEP, render_text
 
     cleaned = _without_chrome(posts)
     texts = [render_text(p) for p in cleaned]
+    whole = [t if c is p else render_text(p) for p, c, t in zip(posts, cleaned, texts)]
     # repeated lines are counted in the posts as they are and without their chrome slots: a line that lost its slot
     # in some posts ("发布 #3 <date>" -> "<date>") still counts as repeated in the others
     seen: Counter = Counter()
-    for p, c, t in zip(posts, cleaned, texts):
-        both = t if c is p else t + "\n" + render_text(p)
+    for t, w in zip(texts, whole):
+        both = t if t is w else t + "\n" + w
         seen.update({_DIGITS.sub("", line).strip() for line in both.splitlines() if line.strip()})
     repeated = _half(len(posts))
     out = []
-    for p, c, t in zip(posts, cleaned, texts):
+    for p, t, w in zip(posts, texts, whole):
         links = _link_texts(p) if LINK_LINES else set()
 
         def keep(line: str, links: set = links) -> bool:
@@ -133,8 +134,8 @@ def thread_text(posts: list) -> str:
             )
 
         blocks = _kept_blocks(t, keep)
-        if not blocks and c is not p:  # the slots took all of this post: keep it whole rather than lose a reply
-            blocks = _kept_blocks(render_text(p), keep)
+        if not blocks and w is not t:  # the slots took all of this post: keep it whole rather than lose a reply
+            blocks = _kept_blocks(w, keep)
         if blocks:
             out.append(BLOCK_SEP.join(blocks))
     return BLOCK_SEP.join(out)
@@ -286,9 +287,12 @@ def choose_text(text: str, thread: Thread, body: Any) -> str:
     thread's text is only built when one of the rules can apply."""
     posts, share = thread.posts, thread.share
     whole = share >= THREAD_MIN_SHARE
-    dated = share >= min(BESIDE_MIN_SHARE, APPEND_MIN_SHARE) and _dated_share(posts) >= DATED_MIN_POSTS
-    beside = dated and share >= BESIDE_MIN_SHARE and _teaser_share(posts) < TEASER_MAX_POSTS
-    append = dated and share >= APPEND_MIN_SHARE and _floored_share(posts) >= FLOORED_MIN_POSTS
+    dated = share >= min(BESIDE_MIN_SHARE, APPEND_MIN_SHARE) and _enough(posts, _is_dated, DATED_MIN_POSTS)
+    beside = dated and share >= BESIDE_MIN_SHARE and not _enough(posts, _is_teaser, TEASER_MAX_POSTS)
+    append = dated and share >= APPEND_MIN_SHARE and _enough(posts, _is_floored, FLOORED_MIN_POSTS)
+    if text and (beside or append):
+        before, after = _where(body, posts, text)
+        beside, append = beside and after >= BESIDE_MIN_AFTER, append and before >= APPEND_MIN_BEFORE
     if not (whole or beside or append):
         return text
     tt = thread_text(posts)
@@ -299,29 +303,37 @@ def choose_text(text: str, thread: Thread, body: Any) -> str:
     common = sum((a & b).values())
     if whole and n_thread >= THREAD_MIN_GAIN * n_text and common >= THREAD_CONTAINS * n_text:
         return tt
-    if (beside or append) and common < BESIDE_MAX_SHARED * n_text:
-        before, after = _where(body, posts, text)
-        if beside and after >= BESIDE_MIN_AFTER:
+    if common < BESIDE_MAX_SHARED * n_text:
+        if beside:
             return tt
-        if append and before >= APPEND_MIN_BEFORE:
+        if append:
             from curation.extract.engines import BLOCK_SEP
 
             return text + BLOCK_SEP + tt
     return text
 
 
-def _floored_share(posts: list) -> float:
-    """Share of posts holding a floor number: a text of its own that is "#3", "3#", "5楼", "第5楼", "楼主", "沙发"..."""
-    floored = 0
+def _enough(posts: list, test: Any, share: float) -> bool:
+    """Whether >= ``share`` of the posts pass ``test`` (stops as soon as that is decided)."""
+    need, left, hits = share * len(posts), len(posts), 0
     for p in posts:
-        for el in p.iter():
-            if isinstance(el.tag, str) and any(
-                s and len(s) < 20 and _FLOOR.match(" ".join(s.split()))
-                for s in (el.text, el.tail if el is not p else None)
-            ):
-                floored += 1
-                break
-    return floored / len(posts)
+        if hits >= need:
+            return True
+        if hits + left < need:
+            return False
+        hits, left = hits + bool(test(p)), left - 1
+    return hits >= need
+
+
+def _is_floored(post: Any) -> bool:
+    """Whether the post holds a floor number: a text of its own that is "#3", "3#", "5楼", "第5楼", "楼主", "沙发"..."""
+    for el in post.iter():
+        if isinstance(el.tag, str) and any(
+            s and len(s) < 20 and _FLOOR.match(" ".join(s.split()))
+            for s in (el.text, el.tail if el is not post else None)
+        ):
+            return True
+    return False
 
 
 # A date or time as posts show it: 2024-4-5, 2024/04/05, 2024年4月5日, 14.05.2024, 5/14/2024, 4月5日, 6 天前, 3小时前, 昨天,
@@ -339,32 +351,25 @@ _DATE = re.compile(
 )
 
 
-def _dated_share(posts: list) -> float:
-    dated = 0
-    for p in posts:
-        if _DATE.search(p.text_content()) or any(
-            isinstance(d.tag, str) and (d.tag == "time" or d.get("datetime")) for d in p.iter()
-        ):
-            dated += 1
-    return dated / len(posts)
+def _is_dated(post: Any) -> bool:
+    return bool(_DATE.search(post.text_content())) or any(
+        isinstance(d.tag, str) and (d.tag == "time" or d.get("datetime")) for d in post.iter()
+    )
 
 
-def _teaser_share(posts: list) -> float:
-    """Share of posts whose first words are a headline link: >= 10 characters, several words or Chinese (a poster's
+def _is_teaser(post: Any) -> bool:
+    """Whether the post's first words are a headline link: >= 10 characters, several words or Chinese (a poster's
     name, the first words of many posts, is one token: "sh4nks", "guan_15513761791605"); an image link before it has
     no words."""
-    teasers = 0
-    for p in posts:
-        for el in p.iter():
-            if not isinstance(el.tag, str):
-                continue
-            if el.tag == "a" and _text_len(el.text_content()):
-                words = el.text_content().strip()
-                teasers += _text_len(words) >= TEASER_LINK_CHARS and bool(_HEADLINE.search(words))
-                break
-            if _text_len(el.text) or (el is not p and _text_len(el.tail)):
-                break
-    return teasers / len(posts)
+    for el in post.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "a" and _text_len(el.text_content()):
+            words = el.text_content().strip()
+            return _text_len(words) >= TEASER_LINK_CHARS and bool(_HEADLINE.search(words))
+        if _text_len(el.text) or (el is not post and _text_len(el.tail)):
+            return False
+    return False
 
 
 _HEADLINE = re.compile(r"\S\s+\S|[\u4e00-\u9fff]")
