@@ -17,7 +17,7 @@ from datatrove.data import Document
 
 from curation.extract.dom import parse_html, prune_layout
 from curation.extract.html import ExtractHtml
-from curation.extract.threads import choose_text, find_thread, thread_text
+from curation.extract.threads import _where, choose_text, find_thread, thread_text
 
 TOPIC = "建议对鼠神进行改版，现在的鼠神说是传奇，跟别的传奇差太远了。莲花雷应该可以自动恢复，普通攻击范围也要增加。"
 REPLIES = [
@@ -83,6 +83,17 @@ def test_thread_replaces_the_footer_the_extractors_kept():
     out = choose_text(FOOTER, thread, body)
     assert FOOTER not in out
     assert TOPIC in out and all(r in out for r in REPLIES)
+
+
+def test_text_after_the_thread_is_located_on_a_page_of_many_nodes():
+    """Past WHERE_MAX_NODES text nodes the lookup samples them evenly: a footer of 6,000 short lines after the thread
+    is still found to be after it."""
+    lines = [f"页脚链接说明第{i}条" for i in range(6000)]
+    footer = "".join(f"<p>{x}</p>" for x in lines)
+    body, _ = page("", thread_posts(), f"<div class='footer'>{footer}</div>")
+    thread = find_thread(body, 0.0)
+    assert thread is not None and len(thread.posts) == 4
+    assert _where(body, thread.posts, "\n".join(lines)) == (0.0, 1.0)
 
 
 def test_article_before_dated_comments_is_kept():

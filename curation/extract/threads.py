@@ -376,13 +376,18 @@ def _is_teaser(post: Any) -> bool:
 _HEADLINE = re.compile(r"\S\s+\S|[\u4e00-\u9fff]")
 
 
+# _where looks up at most this many of the page's text nodes in the extractors' text (evenly spaced): each lookup
+# scans that text, and a page with tens of thousands of nodes and a 100 kB text would take seconds
+WHERE_MAX_NODES = 2000
+
+
 def _where(body: Any, posts: list, text: str) -> tuple[float, float]:
     """Of the page's text nodes (>= 4 characters) found in ``text``, the shares (by characters) that come before the
     thread's first post and after its last post in page order; (0, 0) when none is found."""
     flat = "".join(text.split())
     inside = {d for p in posts for d in p.iter()}
     first, last = posts[0], posts[-1]
-    counts = [0, 0, 0]  # before the thread, inside it (or between its posts), after it
+    nodes = []  # (text, 0 before the thread / 1 inside it or between its posts / 2 after it)
     state, past_last = 0, False
     for el in body.iter():
         if el is first:
@@ -393,9 +398,13 @@ def _where(body: Any, posts: list, text: str) -> tuple[float, float]:
             state = 2
         for s, where in ((el.text, state), (el.tail, 2 if el is last else state)):
             if s and len(s.strip()) >= 4:
-                t = "".join(s.split())
-                if t in flat:
-                    counts[where] += len(t)
+                nodes.append((s, where))
+    step = -(-len(nodes) // WHERE_MAX_NODES) or 1
+    counts = [0, 0, 0]
+    for s, where in nodes[::step]:
+        t = "".join(s.split())
+        if t in flat:
+            counts[where] += len(t)
     found = sum(counts)
     return (counts[0] / found, counts[2] / found) if found else (0.0, 0.0)
 
