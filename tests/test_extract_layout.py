@@ -245,7 +245,8 @@ def test_div_thread_keeps_every_reply_without_post_chrome(stage):
 def test_grid_columns_and_feeds_are_not_threads():
     """Siblings alike by tag but not by what they hold (a bootstrap row "col-md-8 | col-md-4", an article beside a
     sidebar) are not a thread; a run of alike posts is."""
-    from curation.extract.dom import find_posts, parse_html
+    from curation.extract.dom import parse_html
+    from curation.extract.threads import find_posts
 
     article = "".join(f"<p>{p}</p>" for p in PARAS)
     side = '<div class="box"><h3>热门</h3><ul><li>榜单说明文字较长的一条</li><li>另一条榜单的说明文字</li></ul></div>'

@@ -26,8 +26,7 @@ so the title is still found.
 - data-table cells keep a literal ``|`` as U+FF5C "｜", so rows rendered as ``| a | b |`` stay unambiguous without
   markdown escapes (``\\|``).
 
-``find_posts`` finds a thread (forum posts, answers, comments): the largest group of sibling elements built alike;
-``engines.combined_extract`` uses it when the extractors kept only part of the thread.
+Threads (forum posts, answers, comments) are found in the pruned tree by ``threads.find_thread``.
 """
 
 from __future__ import annotations
@@ -425,64 +424,3 @@ def _fullwidth_pipes(cell: Any) -> None:
             el.text = el.text.replace("|", "｜")
         if el is not cell and el.tail and "|" in el.tail:
             el.tail = el.tail.replace("|", "｜")
-
-
-# --- threads ---------------------------------------------------------------------------------------------------------
-# A forum thread, a Q&A page or a comment list is a run of sibling elements built alike (same tag and class, the
-# same kinds of descendants): one per post. The extractors see it as one article among others and often keep only
-# one post (readability picks the best-scoring block; trafilatura stops at a post boundary). Measured on the bench
-# pages (bench/EXTRACTORS.md): a group counts as a thread when it has >= 2 members with >= 10 characters of non-link
-# text and block structure, members share >= 50% of their descendant (tag, class) kinds with the largest one (a grid
-# row "col-8 | col-4" or an article beside a feed does not), and the group holds >= 50% of the page's non-link text.
-THREAD_MIN_POSTS = 2
-POST_MIN_CHARS = 10
-POST_SHAPE_SIMILARITY = 0.5
-THREAD_MIN_SHARE = 0.5
-_STRUCTURE = {
-    "div", "p", "table", "ul", "ol", "dl", "section", "article", "blockquote", "pre", "li", "dd", "tr", "td",
-    "header", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
-}  # fmt: skip
-
-
-def find_posts(body: Any) -> list | None:
-    """The members of the largest thread-like sibling group of ``body`` (see the constants above), or None."""
-    st: dict = {}  # element -> (text chars, link chars, block descendants)
-    for el in reversed(list(body.iter())):  # every element after its descendants
-        if not isinstance(el.tag, str):
-            continue
-        total, link, blocks = _text_len(el.text), 0, 0
-        for c in el:
-            total += _text_len(c.tail)
-            if isinstance(c.tag, str):
-                t, lk, b = st[c]
-                total, link, blocks = total + t, link + lk, blocks + b + (c.tag in _STRUCTURE)
-        st[el] = (total, total if el.tag == "a" else link, blocks)
-    page = st[body][0] - st[body][1]
-    best, best_total = None, 0
-    for parent in st:
-        if len(parent) < THREAD_MIN_POSTS:
-            continue
-        groups: dict = {}
-        for c in parent:
-            if isinstance(c.tag, str):
-                t, lk, b = st[c]
-                if t - lk >= POST_MIN_CHARS and b:
-                    groups.setdefault((c.tag, (c.get("class") or "").strip()), []).append(c)
-        for members in groups.values():
-            if len(members) < THREAD_MIN_POSTS or sum(st[m][0] - st[m][1] for m in members) <= best_total:
-                continue
-            ref = max(members, key=lambda m: st[m][0] - st[m][1])
-            ref_shape = _shape(ref)
-            alike = [m for m in members if m is ref or _similarity(_shape(m), ref_shape) >= POST_SHAPE_SIMILARITY]
-            total = sum(st[m][0] - st[m][1] for m in alike)
-            if len(alike) >= THREAD_MIN_POSTS and total > best_total:
-                best, best_total = alike, total
-    return best if best and best_total >= THREAD_MIN_SHARE * page else None
-
-
-def _shape(el: Any) -> set:
-    return {(d.tag, d.get("class")) for d in el.iterdescendants() if isinstance(d.tag, str)}
-
-
-def _similarity(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0

@@ -141,23 +141,48 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     """
     from trafilatura.metadata import extract_title
 
-    from curation.extract.dom import find_posts, fix_tree_mojibake, parse_html, prune_layout
+    from curation.extract.dom import fix_tree_mojibake, parse_html, prune_layout
+    from curation.extract.threads import APPEND_MIN_SHARE, BESIDE_MIN_SHARE, THREAD_MIN_SHARE, choose_text, find_thread
 
     tree = parse_html(html)
     fixed = fix_mojibake and fix_tree_mojibake(tree) > 0
     title = extract_title(tree)
     prune_layout(tree)
     body = tree.find("body")
-    posts = find_posts(body) if body is not None else None
-    thread = thread_text(posts) if posts else ""
+    thread = find_thread(body, min(THREAD_MIN_SHARE, BESIDE_MIN_SHARE, APPEND_MIN_SHARE)) if body is not None else None
     text = _trafilatura_text(tree, options)
     other = readability_text(tree)  # works on its own copy of the tree
     if other and text and _prefer_readability(text, other):
         text = other
     text = text or other
-    if thread and _prefer_thread(text, thread):
-        text = thread
+    if _n_chars(text) < options.min_extracted_size:
+        text = _retry_short(tree, options, text)
+    if thread is not None:
+        text = choose_text(text, thread, body)
     return Extracted(text, tidy_title(title), fixed)
+
+
+# When both extractors give less than the stage's minimum (100 characters, MIN_EXTRACTED_CHARS), trafilatura runs
+# again with its own default minimum (250): at 100 its main pass accepts a 100-249 character candidate (an empty
+# comment box: "讨论数量: 暂无内容") and skips the recovery of loose paragraphs that finds the article. The longer text
+# wins. Measured (bench/EXTRACTORS.md, third pass): learnku 77685 0.00 -> 0.80, html_multi +0.0006 (3 pages),
+# nothing else changes; it runs on the few pages with a short text only.
+RETRY_MIN_EXTRACTED_CHARS = 250
+
+
+def _retry_short(tree: Any, options: Any, text: str) -> str:
+    from copy import copy
+
+    if options.min_extracted_size >= RETRY_MIN_EXTRACTED_CHARS:
+        return text
+    retry = copy(options)
+    retry.min_extracted_size = RETRY_MIN_EXTRACTED_CHARS
+    longer = _trafilatura_text(tree, retry)
+    return longer if _n_chars(longer) > _n_chars(text) else text
+
+
+def _n_chars(text: str) -> int:
+    return len(_WS.sub("", text))
 
 
 def _prefer_readability(text: str, other: str) -> bool:
@@ -173,50 +198,6 @@ def _prefer_readability(text: str, other: str) -> bool:
         return True  # the same article without trafilatura's surroundings
     # a short trafilatura text and a longer readability text about the same thing
     return short and n_text > 0 and common / n_text >= SHORT_TEXT_SHARED
-
-
-# The thread's text (dom.find_posts) replaces the extractors' when it holds >= 80% of their text's bigrams and is
-# >= 1.2x its size: the extractors then kept one post, or a few, of the thread (readability's best block is one
-# post). Chinese forum threads 0.638 -> 0.668 F1, other forums 0.744 -> 0.774, articles and news unchanged
-# (bench/EXTRACTORS.md; 0.7-0.9 and 1.2-2.0 all within 0.01 on the Chinese sets).
-THREAD_CONTAINS = 0.8
-THREAD_MIN_GAIN = 1.2
-# digits aside, a line that recurs in at least half of the posts (and >= 2) is the posts' chrome ("积分", "发消息",
-# "只看该作者", "回复", "举报", "发表于 2024-4-5 23:20:45"), not what anyone wrote
-_DIGITS = re.compile(r"\d+")
-_WORDY = re.compile(r"[^\W\d_]")
-
-
-def thread_text(posts: list) -> str:
-    """The posts' text (:func:`render_text` each, blocks in order) without their repeated chrome: lines that, digits
-    aside, occur in at least half of the posts, and lines with fewer than 2 letters (counters, separators)."""
-    texts = [render_text(p) for p in posts]
-    seen = Counter(
-        shape for t in texts for shape in {_DIGITS.sub("", line).strip() for line in t.splitlines() if line.strip()}
-    )
-    repeated = max(2, (len(posts) + 1) // 2)
-    out = []
-    for t in texts:
-        blocks = []
-        for b in t.split(BLOCK_SEP):
-            lines = [
-                line
-                for line in b.split("\n")
-                if len(_WORDY.findall(line)) >= 2 and seen[_DIGITS.sub("", line).strip()] < repeated
-            ]
-            if lines:
-                blocks.append("\n".join(lines))
-        if blocks:
-            out.append(BLOCK_SEP.join(blocks))
-    return BLOCK_SEP.join(out)
-
-
-def _prefer_thread(text: str, thread: str) -> bool:
-    if not text:
-        return True
-    a, b = _bigrams(text), _bigrams(thread)
-    n_text, n_thread = sum(a.values()), sum(b.values())
-    return n_thread >= THREAD_MIN_GAIN * n_text and sum((a & b).values()) >= THREAD_CONTAINS * n_text
 
 
 def _bigrams(text: str) -> Counter:

@@ -23,10 +23,14 @@ rejected alternatives in ``bench/EXTRACTORS.md``):
    pruned tree; readability's text is kept when >= 90% of its bigrams are in trafilatura's and it is >= 30% of its
    size (then trafilatura's extra text is mostly what surrounds the article), or when trafilatura's text is short
    (< 1,000 bigrams) and readability's longer and about the same text (>= 20% of trafilatura's bigrams in it;
-   trafilatura's own fallback comparison), else trafilatura's;
-5. threads (``dom.find_posts``: >= 2 sibling elements built alike holding >= half of the page's text): the posts'
-   text, minus lines repeated in half of the posts (poster panels, action bars), replaces the text of step 4 when it
-   holds >= 80% of it and is >= 1.2x longer (the extractors kept one post of the thread).
+   trafilatura's own fallback comparison), else trafilatura's; a result of < 100 characters is retried with
+   trafilatura at its own 250-character minimum (its loose-paragraph recovery), the longer text kept;
+5. threads (``threads.find_thread``: >= 2 sibling elements built alike; ``threads.choose_text``): the posts' text,
+   minus their chrome (slots short in every post: poster panels, floor labels; lines repeated in half of the posts;
+   button-bar and date-only lines), replaces the text of step 4 when the posts hold >= half of the page and the text
+   is >= 1.2x longer and holds >= 80% of it (the extractors kept one post), or when >= 30% of the page are dated posts
+   and the extractors kept text after them (a Discuz/flaskbb footer); it is appended when >= 20% of the page are
+   dated posts with floor numbers ("#3", "5楼") listed after the text (replies apart from the topic).
 Measured against the stage before this design (trafilatura alone, its loader, no comments): Chinese articles
 (html_zh_magic) 0.872 -> 0.927, Chinese forum threads 0.521 -> 0.668, agreement with GNE on Chinese news 0.822 ->
 0.933, other articles 0.869 -> 0.878, other forums 0.674 -> 0.774; the bundled crawl's kept documents with
@@ -87,8 +91,8 @@ class ExtractHtml(CurateStage):
         "extract_failed": "the extractor raised on this page",
     }
     output_fields: ClassVar[dict[str, str]] = {
-        "title": "page title (\"\" when none)",
-        "content_format": "\"text\" after extraction",
+        "title": 'page title ("" when none)',
+        "content_format": '"text" after extraction',
     }
 
     def __init__(
