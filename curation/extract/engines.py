@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from curation.extract import boilerplate
+
 BLOCK_SEP = "\n\n"
 Favor = Literal["precision", "recall", "balanced"]
 
@@ -150,9 +152,11 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     body = tree.find("body")
     posts = find_posts(body) if body is not None else None
     thread = thread_text(posts) if posts else ""
+    if body is not None:
+        boilerplate.drop_teaser_lists(body)  # after find_posts: threads are judged on the whole page
     text = _trafilatura_text(tree, options)
     other = readability_text(tree)  # works on its own copy of the tree
-    if other and text and _prefer_readability(text, other):
+    if other and text and (_prefer_readability(text, other) or boilerplate.only_chrome_beside(text, other)):
         text = other
     text = text or other
     if thread and _prefer_thread(text, thread):
