@@ -145,6 +145,55 @@ def test_readability_text_wins_when_the_rest_is_chrome():
     assert not boilerplate.only_chrome_beside(text, "完全不同的另一段文字，讲的是别的事情")
 
 
+# --- the page's own article beside another one --------------------------------------------------------------------
+
+OWN_TITLE = "美官员否认伊朗直升机事故存在谋杀行为"
+OWN_BODY = (
+    "据美国全国广播公司报道，载有伊朗总统的直升机发生硬着陆事故后，美参议院多数党领袖表示，已从情报部门获悉，"
+    "没有证据表明该事件中存在谋杀行为。他称，事发地点天气糟糕，大雾弥漫，所以这看起来像是一起事故。"
+)
+OTHER_PARAS = [
+    "如果说在中国传唱度最高的歌曲，那这一首歌绝对算得上是家喻户晓，那就是一首关于外婆和海湾的老歌。",
+    "这首歌有很多明星都翻唱过，但这首歌其实原唱是一位台湾歌手，可能很多人对这个名字不熟悉，但他的作品大家一定知道。",
+    "一九六一年，他出生于台湾省的一个军人家庭，自幼受到了良好的教育，从小对唱歌这方面产生了浓厚的兴趣。",
+    "在高中毕业后，他毅然决然地走上了音乐的道路，并且签约了唱片公司，同时也遇到了他生命中的贵人，一位金牌制作人。",
+    "其实每一段经典的传唱都是一代人的记忆缩影，作为一个歌手，他能够凭借这首歌红遍大街小巷并持续了四十年。",
+]
+
+
+def two_articles(own_body: str = f"<p>{OWN_BODY}</p>", other_heading: str = "h1") -> str:
+    other = "".join(f"<p>{p}</p>" for p in OTHER_PARAS)
+    return (
+        f"<html><head><title>{OWN_TITLE}_快资讯</title></head><body><div class='detail'>"
+        f"<div class='content'><h1>{OWN_TITLE}</h1><div class='author'>中国新闻网 2024-05-20 13:09</div>"
+        f"<div class='text'>{own_body}</div></div>"
+        f"<div class='recommend'><{other_heading}>31岁在春晚一炮而红，观众都以为他隐退了</{other_heading}>"
+        f"<div class='author'>贵圈姨太 2023-06-01</div><div class='text'>{other}</div></div></div></body></html>"
+    )
+
+
+def test_recommended_article_in_full_below_the_page_article(stage):
+    text = extract(stage, two_articles())
+    assert OWN_BODY in text
+    assert not any(p in text for p in OTHER_PARAS)
+
+
+def test_other_article_needs_a_title_heading_and_an_own_body():
+    full = " ".join(OTHER_PARAS)
+
+    def side(html: str):
+        return boilerplate.other_article(lxml.html.document_fromstring(html), full)
+
+    found = side(two_articles())
+    assert found is not None and found.get("class") == "recommend"
+    # the page title's heading has no body beside it (a header with a byline): nothing to go back to
+    assert side(two_articles(own_body="")) is None
+    # a section heading (<h2>) inside one long article is not another article
+    assert side(two_articles(other_heading="h2")) is None
+    # the extracted text is the page's own article: nothing to drop
+    assert boilerplate.other_article(lxml.html.document_fromstring(two_articles()), OWN_BODY) is None
+
+
 # --- real pages -----------------------------------------------------------------------------------------------------
 
 
@@ -188,3 +237,11 @@ def test_real_chrome_beside_post_csdn(stage, magic_pages):
     text = extract(stage, p["html"])
     assert "非常没帮助" not in text and "内容涉黄" not in text
     assert _f1(text, p["content"]) >= 0.95  # 0.28 before the rule
+
+
+def test_real_recommended_article_360kuai(stage, magic_pages):
+    """360kuai: a 193-character article and, below it, a recommended 1,148-character article rendered in full."""
+    p = _page(magic_pages, "https://www.360kuai.com/9a0132f36c25dd0ac")
+    text = extract(stage, p["html"])
+    assert "外婆的澎湖湾" not in text
+    assert _f1(text, p["content"]) >= 0.9  # 0.02 before the rule

@@ -154,14 +154,24 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     thread = thread_text(posts) if posts else ""
     if body is not None:
         boilerplate.drop_teaser_lists(body)  # after find_posts: threads are judged on the whole page
-    text = _trafilatura_text(tree, options)
-    other = readability_text(tree)  # works on its own copy of the tree
-    if other and text and (_prefer_readability(text, other) or boilerplate.only_chrome_beside(text, other)):
-        text = other
-    text = text or other
+    text = _two_extractors(tree, options)
+    side = boilerplate.other_article(tree, text)
+    if side is not None:  # the extractors kept another article than the page's own: extract again without it
+        side.drop_tree()
+        text = _two_extractors(tree, options) or text
     if thread and _prefer_thread(text, thread):
         text = thread
     return Extracted(text, tidy_title(title), fixed)
+
+
+def _two_extractors(tree: Any, options: Any) -> str:
+    """trafilatura's text, or readability's when :func:`_prefer_readability` or when trafilatura's extra lines are
+    only chrome (:func:`boilerplate.only_chrome_beside`); both work on their own copy of ``tree``."""
+    text = _trafilatura_text(tree, options)
+    other = readability_text(tree)
+    if other and text and (_prefer_readability(text, other) or boilerplate.only_chrome_beside(text, other)):
+        text = other
+    return text or other
 
 
 def _prefer_readability(text: str, other: str) -> bool:
