@@ -159,6 +159,7 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     if side is not None:  # the extractors kept another article than the page's own: extract again without it
         side.drop_tree()
         text = _two_extractors(tree, options) or text
+    text = boilerplate.drop_leading_datelines(text, BLOCK_SEP)[0]
     if thread and _prefer_thread(text, thread):
         text = thread
     return Extracted(text, tidy_title(title), fixed)
