@@ -251,6 +251,8 @@ def other_article(tree: Any, text: str) -> Any:
         side = h  # the highest ancestor of h below the common ancestor with the own heading
         while side.getparent() is not None and side.getparent() not in ancestors:
             side = side.getparent()
+        if side is own:  # h inside the own heading: never an ancestor of it by construction, but it can be it
+            continue
         side_text = side.text_content()
         if n <= 0 or _n(side_text) - 1 < OTHER_SIDE_SHARE * n or not _leads(side, h):
             continue
