@@ -137,7 +137,10 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     :data:`READABILITY_MIN_SHARE` of its size, or longer than a short trafilatura text (:data:`SHORT_TEXT_BIGRAMS`)
     while sharing :data:`SHORT_TEXT_SHARED` of it; otherwise trafilatura's. ``options`` should be built with
     ``fast=True``: this comparison replaces trafilatura's own fallback stage. ``fix_mojibake``: repair double-encoded
-    UTF-8 in the tree's text first (:func:`dom.fix_tree_mojibake`).
+    UTF-8 in the tree's text first (:func:`dom.fix_tree_mojibake`). Article precision (:mod:`boilerplate`): teaser
+    lists are dropped before extraction, readability's text also wins when trafilatura's extra lines are only chrome,
+    a second extraction runs without another article that the extractors kept instead of the page's own, and
+    datelines above the text go.
 
     Raises ValueError when the HTML cannot be parsed into a tree at all.
     """
