@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from curation.extract import boilerplate
+
 BLOCK_SEP = "\n\n"
 Favor = Literal["precision", "recall", "balanced"]
 
@@ -135,7 +137,10 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     :data:`READABILITY_MIN_SHARE` of its size, or longer than a short trafilatura text (:data:`SHORT_TEXT_BIGRAMS`)
     while sharing :data:`SHORT_TEXT_SHARED` of it; otherwise trafilatura's. ``options`` should be built with
     ``fast=True``: this comparison replaces trafilatura's own fallback stage. ``fix_mojibake``: repair double-encoded
-    UTF-8 in the tree's text first (:func:`dom.fix_tree_mojibake`).
+    UTF-8 in the tree's text first (:func:`dom.fix_tree_mojibake`). Article precision (:mod:`boilerplate`): teaser
+    lists are dropped before extraction, readability's text also wins when trafilatura's extra lines are only chrome,
+    a second extraction runs without another article that the extractors kept instead of the page's own, and
+    datelines above the text go.
 
     Raises ValueError when the HTML cannot be parsed into a tree at all.
     """
@@ -150,16 +155,35 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     prune_layout(tree)
     body = tree.find("body")
     thread = find_thread(body, min(THREAD_MIN_SHARE, BESIDE_MIN_SHARE, APPEND_MIN_SHARE)) if body is not None else None
-    text = _trafilatura_text(tree, options)
-    other = readability_text(tree)  # works on its own copy of the tree
-    if other and text and _prefer_readability(text, other):
-        text = other
-    text = text or other
-    if _n_chars(text) < options.min_extracted_size:
+    # after find_thread: threads are judged on the whole page; a "thread" whose posts went as teasers is a list of
+    # headlines, not a thread (and the thread rules need its posts in the page)
+    dropped = body is not None and boilerplate.drop_teaser_lists(body) > 0
+    if dropped and thread is not None and not all(body in p.iterancestors() for p in thread.posts):
+        thread = None
+    text, longest = _two_extractors(tree, options)
+    side = boilerplate.other_article(tree, text)
+    if side is not None:  # the extractors kept another article than the page's own: extract again without it
+        side.drop_tree()
+        again, longest = _two_extractors(tree, options)
+        text = again or text
+    if longest < options.min_extracted_size:  # both extractors' texts are short, not just the chosen one
         text = _retry_short(tree, options, text)
+    text = boilerplate.drop_leading_datelines(text, BLOCK_SEP)[0]
     if thread is not None:
         text = choose_text(text, thread, body)
     return Extracted(text, tidy_title(title), fixed)
+
+
+def _two_extractors(tree: Any, options: Any) -> tuple[str, int]:
+    """trafilatura's text, or readability's when :func:`_prefer_readability` or when trafilatura's extra lines are
+    only chrome (:func:`boilerplate.only_chrome_beside`); both work on their own copy of ``tree``. Also the longer
+    text's length (characters without whitespace)."""
+    text = _trafilatura_text(tree, options)
+    other = readability_text(tree)
+    longest = max(_n_chars(text), _n_chars(other))
+    if other and text and (_prefer_readability(text, other) or boilerplate.only_chrome_beside(text, other)):
+        text = other
+    return text or other, longest
 
 
 # When both extractors give less than the stage's minimum (100 characters, MIN_EXTRACTED_CHARS), trafilatura runs
