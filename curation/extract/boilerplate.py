@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from typing import Any
+
+from curation.extract.bigrams import bigrams, shared
 
 _WS = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -150,11 +151,6 @@ def is_content_line(line: str) -> bool:
     return _n(line) >= CONTENT_LINE_CHARS and _CLAUSE_MARK.search(line) is not None
 
 
-def _bigrams(text: str) -> Counter:
-    t = _WS.sub("", text)
-    return Counter(t[i : i + 2] for i in range(len(t) - 1))
-
-
 def only_chrome_beside(text: str, other: str) -> bool:
     """Whether readability's ``other`` is (almost) a part of trafilatura's ``text`` and each line of ``text`` that is
     not a line of ``other`` is chrome (not :func:`is_content_line`)."""
@@ -162,9 +158,8 @@ def only_chrome_beside(text: str, other: str) -> bool:
     for line in text.splitlines():
         if is_content_line(line) and _WS.sub("", line) not in mine:
             return False  # cheap test first: most pages stop here
-    a, b = _bigrams(other), _bigrams(text)
-    n_other = sum(a.values())
-    return n_other > 0 and sum((a & b).values()) >= CONTAINED * n_other
+    a = bigrams(other)
+    return a.total > 0 and shared(a, bigrams(text)) >= CONTAINED * a.total
 
 
 # --- the page's own article beside another one ----------------------------------------------------------------------
@@ -256,8 +251,8 @@ def other_article(tree: Any, text: str) -> Any:
         side_text = side.text_content()
         if n <= 0 or _n(side_text) - 1 < OTHER_SIDE_SHARE * n or not _leads(side, h):
             continue
-        a = _bigrams(text) if a is None else a
-        if sum((a & _bigrams(side_text)).values()) < OTHER_SIDE_SHARE * n:
+        a = bigrams(text) if a is None else a
+        if shared(a, bigrams(side_text)) < OTHER_SIDE_SHARE * n:
             continue
         own_side = own
         while own_side.getparent() is not side.getparent():

@@ -12,11 +12,11 @@ Heavy imports happen inside the functions so importing this module stays cheap.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from curation.extract import boilerplate
+from curation.extract.bigrams import bigrams, shared
 
 BLOCK_SEP = "\n\n"
 Favor = Literal["precision", "recall", "balanced"]
@@ -216,17 +216,11 @@ def _prefer_readability(text: str, other: str) -> bool:
     short = n_text < SHORT_TEXT_BIGRAMS and n_other > n_text
     if not (share or short):
         return False
-    a, b = _bigrams(other), _bigrams(text)  # counted once for both tests
-    common = sum((a & b).values())
+    common = shared(bigrams(other), bigrams(text))  # counted once for both tests
     if share and n_other and common / n_other >= READABILITY_CONTAINED:
         return True  # the same article without trafilatura's surroundings
     # a short trafilatura text and a longer readability text about the same thing
     return short and n_text > 0 and common / n_text >= SHORT_TEXT_SHARED
-
-
-def _bigrams(text: str) -> Counter:
-    t = _WS.sub("", text)
-    return Counter(t[i : i + 2] for i in range(len(t) - 1))
 
 
 def _n_bigrams(text: str) -> int:

@@ -299,9 +299,11 @@ def choose_text(text: str, thread: Thread, body: Any) -> str:
     tt = thread_text(posts)
     if not tt or not text:
         return tt if whole and not text else text
-    a, b = _bigrams(text), _bigrams(tt)
-    n_text, n_thread = sum(a.values()), sum(b.values())
-    common = sum((a & b).values())
+    from curation.extract.bigrams import bigrams, shared
+
+    a, b = bigrams(text), bigrams(tt)
+    n_text, n_thread = a.total, b.total
+    common = shared(a, b)
     if whole and n_thread >= THREAD_MIN_GAIN * n_text and common >= THREAD_CONTAINS * n_text:
         return tt
     if common < BESIDE_MAX_SHARED * n_text:
@@ -408,7 +410,3 @@ def _where(body: Any, posts: list, text: str) -> tuple[float, float]:
     found = sum(counts)
     return (counts[0] / found, counts[2] / found) if found else (0.0, 0.0)
 
-
-def _bigrams(text: str) -> Counter:
-    t = "".join(text.split())
-    return Counter(t[i : i + 2] for i in range(len(t) - 1))
