@@ -25,6 +25,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def bigram_f1(pred: str, ref: str) -> float:
+    """bench/extractors.py's metric, written independently of curation/extract/bigrams.py: whitespace removed,
+    F1 of the two multisets of character bigrams, 0 when they share none."""
+    from collections import Counter
+
+    a, b = (Counter(x[i : i + 2] for x in ["".join(t.split())] for i in range(len(x) - 1)) for t in (pred, ref))
+    inter = sum((a & b).values())
+    return 0.0 if not inter else 2 * inter / (sum(a.values()) + sum(b.values()))
+
+
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return path

@@ -6,8 +6,6 @@ from __future__ import annotations
 import functools
 import gzip
 import json
-import re
-from collections import Counter
 
 import lxml.html
 import pytest
@@ -15,6 +13,7 @@ from datatrove.data import Document
 
 from curation.extract import boilerplate
 from curation.extract.html import ExtractHtml
+from tests.conftest import bigram_f1
 
 ARTICLE = [
     "据以色列媒体报道，以战时内阁在十八日晚开会，审查了一份重启与对方进行人员交换谈判的提案，提案包括延长停火期。",
@@ -233,16 +232,6 @@ def test_dateline_in_the_stage(stage):
 # --- real pages -----------------------------------------------------------------------------------------------------
 
 
-def _f1(pred: str, ref: str) -> float:
-    def bg(t: str) -> Counter:
-        t = re.sub(r"\s+", "", t)
-        return Counter(t[i : i + 2] for i in range(len(t) - 1))
-
-    p, r = bg(pred), bg(ref)
-    common = sum((p & r).values())
-    return 0.0 if not common else 2 * common / (sum(p.values()) + sum(r.values()))
-
-
 @pytest.fixture
 def magic_pages(shared_data) -> dict[str, dict]:
     return _load_magic(str(shared_data / "html_zh_magic" / "pages.jsonl.gz"))
@@ -265,7 +254,7 @@ def test_real_teaser_list_youth_cn(stage, magic_pages):
     text = extract(stage, p["html"])
     assert "山东日照：小蓝莓助力农业发展" not in text and "【详细】" not in text
     assert "哈马斯本月6日宣布同意斡旋方提出的加沙地带停火提议" in text
-    assert _f1(text, p["content"]) >= 0.8  # 0.41 before the rule
+    assert bigram_f1(text, p["content"]) >= 0.8  # 0.41 before the rule
 
 
 def test_real_chrome_beside_post_csdn(stage, magic_pages):
@@ -273,7 +262,7 @@ def test_real_chrome_beside_post_csdn(stage, magic_pages):
     p = _page(magic_pages, "https://blog.csdn.net/weixin_44591961/article/details/129474149")
     text = extract(stage, p["html"])
     assert "非常没帮助" not in text and "内容涉黄" not in text
-    assert _f1(text, p["content"]) >= 0.95  # 0.28 before the rule
+    assert bigram_f1(text, p["content"]) >= 0.95  # 0.28 before the rule
 
 
 def test_real_recommended_article_360kuai(stage, magic_pages):
@@ -281,7 +270,7 @@ def test_real_recommended_article_360kuai(stage, magic_pages):
     p = _page(magic_pages, "https://www.360kuai.com/9a0132f36c25dd0ac")
     text = extract(stage, p["html"])
     assert "外婆的澎湖湾" not in text
-    assert _f1(text, p["content"]) >= 0.9  # 0.02 before the rule
+    assert bigram_f1(text, p["content"]) >= 0.9  # 0.02 before the rule
 
 
 def test_real_dateline_people_cn(stage, magic_pages):
@@ -289,4 +278,4 @@ def test_real_dateline_people_cn(stage, magic_pages):
     p = _page(magic_pages, "http://health.people.com.cn/n1/2024/0517/c14739-40237861")
     text = extract(stage, p["html"])
     assert "2024年05月17日08:59" not in text
-    assert _f1(text, p["content"]) >= 0.99  # 0.98 before the rule
+    assert bigram_f1(text, p["content"]) >= 0.99  # 0.98 before the rule

@@ -10,13 +10,13 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections import Counter
 from pathlib import Path
 
 import pytest
 from datatrove.data import Document
 
 from curation.extract.html import ExtractHtml
+from tests.conftest import bigram_f1
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -306,16 +306,6 @@ def test_sample_crawl_has_no_navigation_rows_or_table_escapes():
 # --- quality floor ----------------------------------------------------------------------------------------------------
 
 
-def _bigram_f1(pred: str, ref: str) -> float:
-    a = Counter(x[i : i + 2] for x in ["".join(pred.split())] for i in range(len(x) - 1))
-    b = Counter(x[i : i + 2] for x in ["".join(ref.split())] for i in range(len(x) - 1))
-    inter = sum((a & b).values())
-    if not inter:
-        return 0.0
-    p, r = inter / sum(a.values()), inter / sum(b.values())
-    return 2 * p * r / (p + r)
-
-
 def test_quality_floor_on_chinese_reference_pages(stage):
     """Mean character-bigram F1 on html_zh_magic (bench/extractors.py's metric) against issue 15's goals (articles
     >= 0.95, forums >= 0.78), articles also per half (even / odd page index). The extract stage before issue 15 scored
@@ -330,7 +320,7 @@ def test_quality_floor_on_chinese_reference_pages(stage):
     for i, p in pages:  # halves by the page's index in the file, as bench/extractors.py splits them
         doc = Document(text=p["html"], id=p["id"], metadata={"content_format": "html"})
         text = doc.text if stage.filter(doc) is True else ""
-        scores[p["page_type"]].append(_bigram_f1(text, p["content"]))
+        scores[p["page_type"]].append(bigram_f1(text, p["content"]))
         if p["page_type"] == "article":
             halves[i % 2].append(scores["article"][-1])
     assert len(scores["article"]) == 52 and len(scores["forum"]) == 23

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections import Counter
 from functools import cache
 
 import pytest
@@ -18,6 +17,7 @@ from datatrove.data import Document
 from curation.extract.dom import parse_html, prune_layout
 from curation.extract.html import ExtractHtml
 from curation.extract.threads import _where, choose_text, find_thread, thread_text
+from tests.conftest import bigram_f1
 
 TOPIC = "建议对鼠神进行改版，现在的鼠神说是传奇，跟别的传奇差太远了。莲花雷应该可以自动恢复，普通攻击范围也要增加。"
 REPLIES = [
@@ -150,12 +150,6 @@ def stage() -> ExtractHtml:
     return st
 
 
-def _f1(pred: str, ref: str) -> float:
-    a, b = (Counter(x[i : i + 2] for x in ["".join(t.split())] for i in range(len(x) - 1)) for t in (pred, ref))
-    inter = sum((a & b).values())
-    return 0.0 if not inter else 2 * inter / (sum(a.values()) + sum(b.values()))
-
-
 def _extract(stage: ExtractHtml, html: str) -> str:
     doc = Document(text=html, id="d", metadata={"content_format": "html"})
     return doc.text if stage.filter(doc) is True else ""
@@ -171,7 +165,7 @@ def test_real_discuz_thread_after_which_the_extractors_kept_the_footer(shared_da
         p = _page(shared_data, "html_zh_magic", tid)
         text = _extract(stage, p["html"])
         assert "版权所有" not in text
-        assert _f1(text, p["content"]) >= 0.75, (tid, text)
+        assert bigram_f1(text, p["content"]) >= 0.75, (tid, text)
 
 
 def test_real_replies_listed_apart_from_the_topic(shared_data, stage):
@@ -180,7 +174,7 @@ def test_real_replies_listed_apart_from_the_topic(shared_data, stage):
     text = _extract(stage, p["html"])
     assert "Ruby：极致的脚本语言" in text or "Ruby 的许多特性" in text
     assert "最近纯英文的机器人挺多的" in text
-    assert _f1(text, p["content"]) >= 0.9
+    assert bigram_f1(text, p["content"]) >= 0.9
 
 
 def test_real_flaskbb_thread_replaces_the_editor_help(shared_data, stage):
@@ -189,7 +183,7 @@ def test_real_flaskbb_thread_replaces_the_editor_help(shared_data, stage):
     text = _extract(stage, p["html"])
     assert "Hello i want to install FlaskBB on windows" in text
     assert "Emojis" not in text
-    assert _f1(text, p["content"]) >= 0.9
+    assert bigram_f1(text, p["content"]) >= 0.9
 
 
 def test_real_news_with_dated_comments_keeps_only_the_article(shared_data, stage):
@@ -201,7 +195,7 @@ def test_real_news_with_dated_comments_keeps_only_the_article(shared_data, stage
         assert p in scored
         g = p["gne_output"]
         text = _extract(stage, p["html"])
-        assert _f1(text, f"{g.get('title') or ''}\n{g.get('content') or ''}") >= 0.9, i
+        assert bigram_f1(text, f"{g.get('title') or ''}\n{g.get('content') or ''}") >= 0.9, i
 
 
 def test_real_short_text_is_retried_with_trafilaturas_own_minimum(shared_data, stage):
@@ -210,4 +204,4 @@ def test_real_short_text_is_retried_with_trafilaturas_own_minimum(shared_data, s
     p = _page(shared_data, "html_zh_magic", "learnku.com/articles/77685")
     text = _extract(stage, p["html"])
     assert "每次打开别人新的项目都要 npm 依赖都会各种报错很烦" in text
-    assert _f1(text, p["content"]) >= 0.75
+    assert bigram_f1(text, p["content"]) >= 0.75
