@@ -116,13 +116,14 @@ def test_mix_quality_bucket_shares_cap_and_cut_points(fresh_run, monkeypatch):
     enc = load_encoder(fresh_run / "out" / "tokenizers" / "zh_8k_spm_bpe")
     tokens = {"best": 0, "middle": 0, "rest": 0, "domain": 0}
     for rec in m["shards"]:
-        t = pq.read_table(out / rec["path"], columns=["text", "metadata", "source"])
-        metas = t["metadata"].to_pylist()
-        for source, meta, ids in zip(t["source"].to_pylist(), metas, enc.encode(t["text"].to_pylist())):
+        # the mixture's shards carry the sources' typed columns: the score is a float column, as in the shard set
+        t = pq.read_table(out / rec["path"], columns=["text", "perplexity", "source"])
+        assert t.schema.field("perplexity").type == "double"
+        ppls = t["perplexity"].to_pylist()
+        for source, p, ids in zip(t["source"].to_pylist(), ppls, enc.encode(t["text"].to_pylist())):
             if source == "domain":
                 tokens["domain"] += len(ids)
                 continue
-            p = json.loads(meta)["perplexity"]
             tokens["best" if p <= cuts[0] else "middle" if p <= cuts[1] else "rest"] += len(ids)
     total = sum(tokens.values())
     for b in general["score"]["buckets"]:
@@ -135,3 +136,11 @@ def test_mix_quality_bucket_shares_cap_and_cut_points(fresh_run, monkeypatch):
     assert domain <= 0.15 and abs(domain - 0.15) <= 0.005
     assert next(g for g in m["groups"] if g["name"] == "domain")["realized_share"] <= 0.15
     assert abs(total - m["budget"]["amount"]) / m["budget"]["amount"] < 0.01
+    # the query docs/mixing.md shows, in DuckDB: per source, documents and the typed score column
+    import duckdb
+
+    rows = duckdb.sql(f"SELECT source, count(*), max(perplexity) FROM '{out}/shards/*.parquet' GROUP BY source")
+    got = {r[0]: r[1:] for r in rows.fetchall()}
+    by_source = {s["name"]: s["realized"]["docs"] for s in m["sources"]}
+    assert {k: v[0] for k, v in got.items()} == by_source
+    assert got["general"][1] <= cuts[1]  # nothing from the "rest" bucket (above the 0.5 cut point) was mixed in

@@ -155,7 +155,9 @@ def test_end_to_end_documents_in_tokens(world):
         p = out / rec["path"]
         assert sha256_file(p) == rec["sha256"]
         t = pq.read_table(p)
-        assert t.column_names == ["id", "text", "metadata", "source", "repeat"]
+        assert t.column_names == m["schema"]["columns"]
+        assert t.column_names[:3] == ["id", "text", "url"] and t.column_names[-3:] == ["metadata", "source", "repeat"]
+        assert [c["name"] for c in m["schema"]["typed_columns"]] == t.column_names[2:-3]
         assert t.num_rows == rec["num_docs"]
         shard_tokens = {"general": 0, "domain": 0}
         for doc_id, text, source, repeat in zip(*(t[c].to_pylist() for c in ("id", "text", "source", "repeat"))):

@@ -128,7 +128,7 @@ class MixWriterSpec:
     """How the mixed output is written.
 
     Args:
-        format: 'documents' (Parquet: id, text, metadata, source, repeat) or 'tokenized' (Arrow token shards)
+        format: 'documents' (Parquet: id, text, typed metadata columns, metadata, source, repeat) or 'tokenized' (Arrow token shards)
         max_shard_bytes: documents: start a new Parquet shard after this many bytes of text
         compression: documents: Parquet compression codec
         layout: tokenized: 'docs' (one row per document) or 'packed' (rows of seq_len tokens)

@@ -130,7 +130,11 @@ def build_mixture_manifest(
             m = order.shard == k
             r["num_tokens"] = int(tokens_per_doc[m].sum()) if cfg.tokenizer else None
             r["by_source"] = {s.name: int(per_doc[m & (order.src == i)].sum()) for i, s in enumerate(cfg.sources)}
-        schema = {"columns": ["id", "text", "metadata", "source", "repeat"]}
+        from curation.mix.writer import mixture_columns
+
+        cols = mixture_columns(data)
+        schema = {"columns": ["id", "text", *(c.name for c in cols), "metadata", "source", "repeat"],
+                  "typed_columns": [{"name": c.name, "key": c.key, "type": c.type} for c in cols]}
         output = {"format": "documents", "layout": None, "seq_len": None}
     else:
         dtype = tok_info["dtype"]

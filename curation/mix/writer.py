@@ -7,9 +7,12 @@ Two passes keep memory to one input shard plus one output shard, whatever the mi
 2. gather: each bucket is read back, sorted by output position and written as the final shard.
 
 Output (in the mixture's output directory):
-- documents: `shards/{k:05d}.parquet`, columns id, text, metadata (as in the source), source (source name),
-  repeat (0 for the first copy of a document); zstd, row groups of 1,000 documents like shard sets; a new shard
-  starts after `max_shard_bytes` of text.
+- documents: `shards/{k:05d}.parquet`, columns id, text, the typed metadata columns of the sources' shard sets
+  (curation/write/columns.py: url, host, lang, lang_score, ..., every numeric signal their stages wrote; the union
+  over the sources, in source order), metadata (the rest, JSON), source (source name), repeat (0 for the first copy
+  of a document); zstd, row groups of 1,000 documents like shard sets; a new shard starts after `max_shard_bytes`
+  of text. DuckDB, Polars and `datasets` see the same typed columns as in the shard sets the mixture drew from;
+  splitting them out of the JSON costs one json.loads + dumps per document (~110,000 documents/s on one core).
 - tokenized: `shards/{k:05d}.arrow` (IPC files) in the layouts of curation/tokenize/shards.py (docs or packed),
   or with `token_format: megatron` `shards/{k:05d}.bin` + `.idx` (Megatron indexed datasets, docs layout), and
   `doc_index.arrow` with columns id, shard, offset, length (as for tokenized sets) plus source and repeat.
@@ -167,16 +170,55 @@ def _buckets(order: OutputOrder, work: Path):
         yield k, table.drop_columns(["pos"])
 
 
+def mixture_columns(sources) -> tuple:
+    """The typed columns of the mixed document shards: those of every source's shard set (a source's first shard
+    declares them), the first type of a key winning, in source order; the common ones (url, lang, ...) when no
+    source has typed columns (format-1 shard sets, tokenized sets)."""
+    import pyarrow.parquet as pq
+
+    from curation.write.columns import COMMON, TypedColumn, _names, columns_of
+
+    keys: dict[str, str] = dict(COMMON)
+    for data in sources:
+        if data.token_reader is None and data.shard_paths:
+            try:
+                schema = pq.ParquetFile(data.shard_paths[0]).schema_arrow
+            except (OSError, ValueError) as e:
+                raise RunError(f"cannot read shard {data.shard_paths[0]}: {e}") from None
+            for c in columns_of(schema):
+                keys.setdefault(c.key, c.type)
+    return tuple(TypedColumn(name, key, keys[key]) for name, key in _names(list(keys)))
+
+
+def _typed(table: pa.Table, cols: tuple) -> pa.Table:
+    """``table`` (id, text, metadata JSON, source, repeat) with the typed columns split out of ``metadata``."""
+    import json
+
+    from curation.write.columns import TypedBuffer, schema_metadata
+
+    buf = TypedBuffer(cols, max(1, table.num_rows))
+    for raw in table["metadata"].to_pylist():
+        buf.add(json.loads(raw) if raw else {})
+    rest = pa.array(buf.rest, pa.string())  # before take(), which empties the buffer
+    arrays = [table["id"], table["text"], *buf.take(), rest, table["source"], table["repeat"]]
+    fields = [pa.field("id", pa.string()), pa.field("text", pa.string()),
+              *(pa.field(c.name, c.arrow_type) for c in cols), pa.field("metadata", pa.string()),
+              pa.field("source", pa.string()), pa.field("repeat", pa.int32())]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=schema_metadata(cols)))
+
+
 def write_documents(out: Path, sources, selections, order: OutputOrder, compression: str) -> list[dict]:
     """Parquet shards; returns per-shard records (path, sha256, num_docs, num_chars, bytes)."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     work = out / ".work"
+    cols = mixture_columns(sources)
     _scatter(sources, selections, order, work)
     records = []
     try:
         for k, table in _buckets(order, work):
+            table = _typed(table, cols)
             final = out / "shards" / f"{k:05d}.parquet"
             tmp = final.with_name(f".{final.name}.tmp")
             pq.write_table(

@@ -301,7 +301,7 @@ def build_report(
             k: top.get(k) for k in ("unit", "budget", "seed", "tokenizer", "groups", "output", "config_hash")
         }
         if (top.get("output") or {}).get("format") == "documents" and top.get("shards"):
-            # the mixed document shards themselves (id, text, metadata, source, repeat): what training will read
+            # the mixed document shards themselves (id, text, typed columns, metadata, source, repeat): what training will read
             report["mixed_output"] = {
                 "name": top.get("name"),
                 "label": "mixed output",
