@@ -114,6 +114,7 @@ def build_manifest(cfg, output: Path, stage_dirs: list[tuple[str, str]], input_h
     from curation.write.parquet_shards import shard_schema
 
     typed = typed_columns(cfg.stages)
+    in_kept = {c.key for c in typed_columns(cfg.stages, kept=True)}
 
     kept = [describe_shard(p, output) for p in list_shards(output / "kept")]
     removed = {}
@@ -139,9 +140,10 @@ def build_manifest(cfg, output: Path, stage_dirs: list[tuple[str, str]], input_h
         "config": cfg.resolved(),
         "inputs": input_hashes,
         "schema": {
-            "kept": shard_schema(typed).names,
+            "kept": shard_schema(tuple(c for c in typed if c.key in in_kept)).names,
             "removed": shard_schema(typed, removed=True).names,
-            "typed_columns": [{"name": c.name, "key": c.key, "type": c.type} for c in typed],
+            "typed_columns": [{"name": c.name, "key": c.key, "type": c.type}
+                              | ({} if c.key in in_kept else {"removed_only": True}) for c in typed],
         },
         "shards": kept,
         "removed": removed,

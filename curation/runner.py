@@ -92,7 +92,8 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
         ShardWriter,
     )
 
-    typed = typed_columns(cfg.stages)  # one column set for every kept and removed shard of the run
+    typed = typed_columns(cfg.stages)  # one column set for every removed shard of the run, one for kept shards
+    typed_kept = typed_columns(cfg.stages, kept=True)
 
     def removed_sink(key: str):
         if not cfg.writer.write_removed:
@@ -134,7 +135,7 @@ def build_phases(cfg: PipelineConfig, output: Path, limit: int | None = None) ->
         roles = [("other",), ("stage", i)]
         seg += 1
     steps.append(ShardWriter(str(output), cfg.writer.max_shard_bytes, cfg.writer.compression,
-                             progress_dir=progress_dir(output), typed=typed))
+                             progress_dir=progress_dir(output), typed=typed_kept))
     roles.append(("writer",))
     phases.append(Phase(f"{len(phases):02d}_documents", steps, cfg.tasks, roles))
     return phases

@@ -54,6 +54,15 @@ def test_outputs_written(run_dir):
     assert stats["ingest"]["skipped"]["non_html"] == len(pages_with("non_html"))
     for shard in manifest["shards"] + [s for v in manifest["removed"].values() for s in v]:
         assert hashlib.sha256((run_dir / shard["path"]).read_bytes()).hexdigest() == shard["sha256"]
+    # prefilter writes its features only on the pages it removes: its columns are in removed shards, not kept ones
+    import pyarrow.parquet as pq
+
+    only = [c["name"] for c in manifest["schema"]["typed_columns"] if c.get("removed_only")]
+    assert "prefilter_han" in only and all(c.startswith("prefilter_") for c in only)
+    assert not set(only) & set(manifest["schema"]["kept"])
+    pre = pq.read_table(run_dir / manifest["removed"]["prefilter"][0]["path"])
+    assert pre["prefilter_html_chars"].null_count == 0
+    assert not set(only) & set(pq.read_schema(run_dir / manifest["shards"][0]["path"]).names)
 
 
 def test_only_chinese_survives(kept):

@@ -108,11 +108,19 @@ def column_name(key: str) -> str:
     return f"meta_{name}" if name in RESERVED else name
 
 
-def typed_columns(stages) -> tuple[TypedColumn, ...]:
+# Stages that write their numbers only on the documents they remove (prefilter keeps pages untouched): their columns
+# are in removed shards only; in kept shards they would be all null (10 columns on every kept shard of web_zh).
+REMOVED_ONLY_STAGES = frozenset({"prefilter"})
+
+
+def typed_columns(stages, kept: bool = False) -> tuple[TypedColumn, ...]:
     """The run's typed columns: ``COMMON``, then each stage's (``stages``: objects with ``stage_id`` and
-    ``params``, in pipeline order); a key listed twice keeps its first place."""
+    ``params``, in pipeline order); a key listed twice keeps its first place. ``kept``: the columns of kept shards
+    (without those of ``REMOVED_ONLY_STAGES``)."""
     keys: dict[str, str] = dict(COMMON)
     for spec in stages:
+        if kept and spec.stage_id in REMOVED_ONLY_STAGES:
+            continue
         for key, typ in stage_columns(spec.stage_id, spec.params):
             keys.setdefault(key, typ)
     return tuple(TypedColumn(name, key, keys[key]) for name, key in _names(list(keys)))
