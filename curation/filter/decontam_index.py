@@ -40,8 +40,6 @@ holding the index of 100,000 items in ``bench/DECONTAM.md``).
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import os
 import shutil
@@ -52,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import RunError
+from curation.ingest.local_jsonl import iter_jsonl
 
 FORMAT_VERSION = 1
 TABLE_SIZE = 0x32000  # through CJK Extension H (U+3134F); code points above are separators
@@ -250,18 +249,6 @@ def eval_files(path: str) -> list[str]:
     return []
 
 
-def _open_text(path: str):
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    if head[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8")
-    if head == b"\x28\xb5\x2f\xfd":
-        import zstandard
-
-        return io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")), encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def read_records(path: str):
     """(line or row number, record dict) of one eval file; a line that is not a JSON object stops with RunError."""
     if path.endswith(".parquet"):
@@ -274,17 +261,7 @@ def read_records(path: str):
                 n += 1
                 yield n, rec
         return
-    with _open_text(path) as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RunError(f"{path}:{n}: evaluation record is not valid JSON: {e}") from None
-            if not isinstance(rec, dict):
-                raise RunError(f"{path}:{n}: evaluation record is not a JSON object")
-            yield n, rec
+    yield from iter_jsonl(path, RunError, "evaluation record")
 
 
 def record_items(rec: dict, fields: list[str] | None, skip: set[str]) -> list[tuple[str, str]]:

@@ -23,7 +23,6 @@ against 2.2-3.2 s) and gave a different model on each run (Hogwild SGD depends o
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -34,6 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from curation.filter.fasttext_text import DEFAULT_TOKENIZATION, TOKENIZATIONS, fasttext_tokens
+from curation.ingest.local_jsonl import iter_jsonl
 from curation.langid import fasttext_compat
 from curation.manifest import sha256_file
 
@@ -162,10 +162,6 @@ def label_str(value) -> str:
     return "_".join(str(value).split())
 
 
-def _open_text(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
-
-
 def read_examples(
     path: str | Path,
     text_field: str = "text",
@@ -176,21 +172,14 @@ def read_examples(
     """Examples of one split (all records without ``split_field``) and the number skipped (no text or label)."""
     path = Path(path)
     examples, skipped = [], 0
-    with _open_text(path) as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{line_no}: not JSON ({e.msg})") from e
-            if split_field and str(rec.get(split_field)) != split:
-                continue
-            text, label = rec.get(text_field), rec.get(label_field)
-            if not isinstance(text, str) or not text.strip() or label is None:
-                skipped += 1
-                continue
-            examples.append(Example(text, label_str(label)))
+    for _line_no, rec in iter_jsonl(path, ValueError, "training record"):
+        if split_field and str(rec.get(split_field)) != split:
+            continue
+        text, label = rec.get(text_field), rec.get(label_field)
+        if not isinstance(text, str) or not text.strip() or label is None:
+            skipped += 1
+            continue
+        examples.append(Example(text, label_str(label)))
     return examples, skipped
 
 

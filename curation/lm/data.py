@@ -19,12 +19,14 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
-import json
 import os
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
+
+from curation.errors import CurateError
+from curation.ingest.local_jsonl import iter_jsonl
 
 Split = Literal["all", "train", "heldout"]
 BUILTIN_PREFIX = "builtin:"
@@ -73,17 +75,15 @@ def _read_file(path: str, text_field: str) -> Iterator[tuple[str, str]]:
         table = pq.read_table(path, columns=["id", text_field])
         yield from zip(table.column("id").to_pylist(), table.column(text_field).to_pylist())
         return
+    if path.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
+        for n, rec in iter_jsonl(path, CurateError, "reference record"):
+            yield str(rec.get("id", f"{path}:{n - 1}")), rec.get(text_field) or ""
+        return
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as f:
-        if path.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
-            for n, line in enumerate(f):
-                if line.strip():
-                    rec = json.loads(line)
-                    yield str(rec.get("id", f"{path}:{n}")), rec.get(text_field) or ""
-        else:
-            for n, line in enumerate(f):
-                if line.strip():
-                    yield f"{os.path.basename(path)}:{n}", line.rstrip("\n")
+        for n, line in enumerate(f):
+            if line.strip():
+                yield f"{os.path.basename(path)}:{n}", line.rstrip("\n")
 
 
 def read_documents(source: str, text_field: str = "text", split: Split = "all") -> Iterator[tuple[str, str]]:

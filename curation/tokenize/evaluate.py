@@ -42,22 +42,14 @@ def heldout_texts(manifest: str | Path, seed: int, max_bytes: int, verify: bool 
 
 
 def _jsonl_texts(path: Path) -> list[tuple[str, str]]:
-    import gzip
+    from curation.ingest.local_jsonl import iter_jsonl
 
     out = []
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise CurateError(f"{path}:{n}: not JSON ({e})") from None
-            text = rec.get("text") if isinstance(rec, dict) else None
-            if not isinstance(text, str):
-                raise CurateError(f'{path}:{n}: no "text" string in the record')
-            out.append((f"{path}:{n}", text))
+    for n, rec in iter_jsonl(path, CurateError):
+        text = rec.get("text")
+        if not isinstance(text, str):
+            raise CurateError(f'{path}:{n}: no "text" string in the record')
+        out.append((f"{path}:{n}", text))
     return out
 
 
