@@ -225,8 +225,12 @@ def test_dateline_in_the_stage(stage):
         + "".join(f"<p>{p}</p>" for p in ARTICLE)
         + "</div></div></body></html>"
     )
+    before = stage.stats.stats["rule.datelines"].total if "rule.datelines" in stage.stats.stats else 0
     text = extract(stage, html)
     assert "鞭牛士" not in text and ARTICLE[0] in text and ARTICLE[1] in text
+    assert stage.stats.stats["rule.datelines"].total == before + 1  # counted: stats.json shows how often it fired
+    extract(stage, html.replace("2024-05-22 07:16:06　来源: 鞭牛士", "本报讯"))
+    assert stage.stats.stats["rule.datelines"].total == before + 1  # not counted when nothing was dropped
 
 
 # --- real pages -----------------------------------------------------------------------------------------------------

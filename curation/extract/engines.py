@@ -31,6 +31,7 @@ class Extracted:
     text: str
     title: str | None
     mojibake_fixed: bool = False  # text nodes were repaired (dom.fix_tree_mojibake)
+    rules: tuple[str, ...] = ()  # page rules that changed the text (the stage counts them: ``rule.<name>``)
 
 
 def tidy_block(block: str) -> str:
@@ -158,6 +159,7 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
     # after find_thread: threads are judged on the whole page; a "thread" whose posts went as teasers is a list of
     # headlines, not a thread (and the thread rules need its posts in the page)
     dropped = body is not None and boilerplate.drop_teaser_lists(body) > 0
+    rules = ["teaser_lists"] if dropped else []
     if dropped and thread is not None and not all(body in p.iterancestors() for p in thread.posts):
         thread = None
     text, longest = _two_extractors(tree, options)
@@ -166,12 +168,21 @@ def combined_extract(html: str, options: Any, fix_mojibake: bool = False) -> Ext
         side.drop_tree()
         again, longest = _two_extractors(tree, options)
         text = again or text
+        rules.append("other_article")
     if longest < options.min_extracted_size:  # both extractors' texts are short, not just the chosen one
-        text = _retry_short(tree, options, text)
-    text = boilerplate.drop_leading_datelines(text, BLOCK_SEP)[0]
+        retried = _retry_short(tree, options, text)
+        if retried != text:
+            text = retried
+            rules.append("short_retry")
+    text, datelines = boilerplate.drop_leading_datelines(text, BLOCK_SEP)
+    if datelines:
+        rules.append("datelines")
     if thread is not None:
-        text = choose_text(text, thread, body)
-    return Extracted(text, tidy_title(title), fixed)
+        chosen = choose_text(text, thread, body)
+        if chosen != text:
+            rules.append("thread_appended" if text and chosen.startswith(text) else "thread_text")
+            text = chosen
+    return Extracted(text, tidy_title(title), fixed, tuple(rules))
 
 
 def _two_extractors(tree: Any, options: Any) -> tuple[str, int]:

@@ -52,7 +52,9 @@ Reason codes:
   default only stops outliers.
 
 Counters: ``passthrough`` (non-HTML docs), ``extracted`` (HTML docs with main text), ``title_found``,
-``extract_error.<ExceptionType>``.
+``extract_error.<ExceptionType>``, and per page rule that changed a page's text (combined engine):
+``rule.teaser_lists``, ``rule.other_article``, ``rule.short_retry``, ``rule.datelines``, ``rule.thread_text`` (the
+thread's posts replaced the extractors' text), ``rule.thread_appended`` (numbered replies added after it).
 """
 
 from __future__ import annotations
@@ -160,6 +162,8 @@ class ExtractHtml(CurateStage):
             return False, "extract_failed"
         if result.mojibake_fixed:
             self.stat_update("mojibake_fixed")
+        for rule in result.rules:
+            self.stat_update(f"rule.{rule}")
         if not result.text:
             return False, "no_main_text"
         doc.text = result.text
