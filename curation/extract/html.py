@@ -23,8 +23,11 @@ rejected alternatives in ``bench/EXTRACTORS.md``):
    pruned tree; readability's text is kept when >= 90% of its bigrams are in trafilatura's and it is >= 30% of its
    size (then trafilatura's extra text is mostly what surrounds the article), or when trafilatura's text is short
    (< 1,000 bigrams) and readability's longer and about the same text (>= 20% of trafilatura's bigrams in it;
-   trafilatura's own fallback comparison), else trafilatura's; a result of < 100 characters is retried with
-   trafilatura at its own 250-character minimum (its loose-paragraph recovery), the longer text kept;
+   trafilatura's own fallback comparison), or when trafilatura's extra lines are only chrome
+   (``boilerplate.only_chrome_beside``), else trafilatura's; teaser lists are dropped before, another article than
+   the page's own (``boilerplate.other_article``) is dropped and both rerun, and datelines above the text go after;
+   when both texts are < 100 characters trafilatura runs again at its own 250-character minimum (its
+   loose-paragraph recovery), the longer text kept;
 5. threads (``threads.find_thread``: >= 2 sibling elements built alike; ``threads.choose_text``): the posts' text,
    minus their chrome (slots short in every post: poster panels, floor labels; lines repeated in half of the posts;
    button-bar and date-only lines), replaces the text of step 4 when the posts hold >= half of the page and the text
