@@ -144,3 +144,58 @@ def test_mix_quality_bucket_shares_cap_and_cut_points(fresh_run, monkeypatch):
     by_source = {s["name"]: s["realized"]["docs"] for s in m["sources"]}
     assert {k: v[0] for k, v in got.items()} == by_source
     assert got["general"][1] <= cuts[1]  # nothing from the "rest" bucket (above the 0.5 cut point) was mixed in
+
+
+def test_takedown_on_a_bucketed_mixture_updates_its_buckets(fresh_run, monkeypatch, tmp_path):
+    """`curate takedown` of documents mixed into mix_quality: the per-bucket realized docs, amounts and shares in
+    the manifest equal what the remaining shards hold, bucketed again from their `perplexity` column."""
+    import shutil
+
+    from curation.governance.takedown import TakedownList, run_takedown
+    from curation.tokenize.encoders import load_encoder
+
+    if not (fresh_run / "out" / "mix_quality" / "manifest.json").is_file():  # run alone: build it first
+        monkeypatch.chdir(fresh_run)
+        assert main(["run", str(MIX_QUALITY), "--no-progress", "--workers", "2"]) == 0
+    work = tmp_path / "w"
+    shutil.copytree(fresh_run / "out", work / "out")
+    mix = work / "out" / "mix_quality" / "manifest.json"
+    before = json.loads(mix.read_text(encoding="utf-8"))
+    general = next(s for s in before["sources"] if s["name"] == "general")
+    buckets = general["score"]["buckets"]
+
+    def bucket_of(v: float) -> str:
+        for b in buckets:
+            lo, hi = float(b["bounds"]["low"]), float(b["bounds"]["high"])
+            if (lo < v <= hi) if b["bounds"]["rule"].startswith("low < ") else (lo <= v < hi):
+                return b["name"]
+        raise AssertionError(v)
+
+    rows = [r for s in before["shards"]
+            for r in pq.read_table(mix.parent / s["path"], columns=["id", "source", "perplexity"]).to_pylist()]
+    first = {}
+    for r in rows:  # one document of each bucket that has some
+        if r["source"] == "general":
+            first.setdefault(bucket_of(r["perplexity"]), r["id"])
+    assert set(first) == {"best", "middle"}
+    (tmp_path / "ids.txt").write_text("\n".join(first.values()) + "\n", encoding="utf-8")
+    run_takedown(TakedownList.from_files(doc_ids=str(tmp_path / "ids.txt")), [mix])
+
+    m = json.loads(mix.read_text(encoding="utf-8"))
+    enc = load_encoder(work / "out" / "tokenizers" / "zh_8k_spm_bpe")
+    docs = {b["name"]: 0 for b in buckets}
+    amount = dict(docs)
+    for s in m["shards"]:
+        t = pq.read_table(mix.parent / s["path"], columns=["id", "text", "source", "perplexity"])
+        for src, text, v, ids in zip(t["source"].to_pylist(), t["text"].to_pylist(), t["perplexity"].to_pylist(),
+                                     enc.encode(t["text"].to_pylist())):
+            if src == "general":
+                docs[bucket_of(v)] += 1
+                amount[bucket_of(v)] += len(ids)
+    after = {b["name"]: b["realized"] for b in next(s for s in m["sources"] if s["name"] == "general")["score"]["buckets"]}
+    for b in buckets:
+        name = b["name"]
+        assert after[name]["docs"] == docs[name] and after[name]["amount"] == amount[name], name
+        assert after[name]["share"] == pytest.approx(amount[name] / m["totals"]["amount"])
+    was = {b["name"]: b["realized"]["docs"] for b in buckets}
+    assert after["best"]["docs"] < was["best"] and after["middle"]["docs"] < was["middle"]  # every copy went

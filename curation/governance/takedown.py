@@ -654,6 +654,8 @@ def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, 
                 for k in ("docs", "chars", "bytes", "tokens"):
                     _sub(realized, k, n[k])
                 _sub(realized, "amount", units)
+                if s.get("score"):  # a score-bucketed source: its bucket's realized numbers too
+                    _sub_bucket(s["score"], old["metadata"][i].as_py(), units)
                 for k in ("docs", "chars", "tokens"):
                     _sub(((s.get("provenance") or {}).get("by_license") or {}).get(lic, {}), k, n[k])
         rel = versioned_name(entry["path"], version)
@@ -674,9 +676,46 @@ def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, 
         num_chars=sum(s["num_chars"] for s in new_shards),
         bytes=sum(s["bytes"] for s in new_shards),
     )
+    _reshare_buckets(data)
     _reshare_and_relink(root, data)
     _finish(root, path, data, removal, lst, [e["path"] for e, _ in plans], purge)
     return removal
+
+
+def _bucket_bound(x) -> float:
+    return float(x)  # the manifest writes infinite bounds as "-inf" / "inf", which float() reads
+
+
+def _sub_bucket(score: dict, metadata: str | None, units: int | None) -> None:
+    """Subtract one removed row from the realized numbers of the score bucket its value falls in (the bounds the
+    mixer recorded: ``low < score <= high`` for quantile ranges, ``low <= score < high`` for value ranges)."""
+    from curation.scores import numeric
+
+    value = numeric((json.loads(metadata) if metadata else {}).get(score.get("field")))
+    if value is None:  # a mixed document always has its score (score_missing: exclude never samples one without)
+        return
+    for b in score.get("buckets", []):
+        lo, hi = _bucket_bound(b["bounds"]["low"]), _bucket_bound(b["bounds"]["high"])
+        inside = lo < value <= hi if b["bounds"]["rule"].startswith("low < ") else lo <= value < hi
+        if inside:
+            _sub(b["realized"], "docs", 1)
+            _sub(b["realized"], "amount", units)
+            return
+
+
+def _reshare_buckets(data: dict) -> None:
+    """Realized share and epochs of every score bucket from its (already reduced) amount; ``max_repeat`` stays as
+    the mixer wrote it (an upper bound after a removal)."""
+    total = (data.get("totals") or {}).get("amount")
+    for s in data.get("sources", []):
+        for b in (s.get("score") or {}).get("buckets", []):
+            r, available = b["realized"], (b.get("available") or {}).get("amount")
+            if r.get("amount") is None:
+                continue
+            if total:
+                r["share"] = r["amount"] / total
+            if available:
+                r["epochs"] = r["amount"] / available
 
 
 def _source_manifest(root: Path, s: dict) -> Path:
