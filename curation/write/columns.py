@@ -109,7 +109,7 @@ def column_name(key: str) -> str:
 
 
 # Stages that write their numbers only on the documents they remove (prefilter keeps pages untouched): their columns
-# are in removed shards only; in kept shards they would be all null (10 columns on every kept shard of web_zh).
+# are in removed shards only; in kept shards they would be all null (9 columns on every kept shard of web_zh).
 REMOVED_ONLY_STAGES = frozenset({"prefilter"})
 
 
