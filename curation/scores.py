@@ -96,7 +96,7 @@ def _typed_score_column(shard, field: str):
     return (pf, col) if col is not None and col.type in ("int64", "float64") else (pf, None)
 
 
-def _typed_chunks(pf, shard, col, field: str, label: str) -> Iterator[np.ndarray]:
+def _typed_values(pf, shard, col, field: str, label: str) -> np.ndarray:
     """A typed column's values as float64 (NaN where null). A null is a document without the key or one whose
     value did not fit the column's type and went to the JSON rest (an int in a float column, a string): only those
     rest strings that mention the key are parsed, so the answer is the same as parsing every document's JSON."""
@@ -112,8 +112,7 @@ def _typed_chunks(pf, shard, col, field: str, label: str) -> Iterator[np.ndarray
         meta = json.loads(table.column("metadata")[int(i)].as_py())
         if meta.get(field) is not None:
             out[i] = _checked(meta[field], field, shard.path, table.column("id")[int(i)].as_py(), label)
-    for lo in range(0, len(out), META_ROWS * 64):
-        yield out[lo:lo + META_ROWS * 64]
+    return out
 
 
 def _checked(value, field: str, path, doc_id, label: str) -> float:
@@ -139,7 +138,7 @@ def iter_score_chunks(manifest: str | Path, field: str, where: str = "") -> Iter
     for shard in load_shard_set(manifest).shards:
         pf, col = _typed_score_column(shard, field)
         if col is not None:
-            yield from _typed_chunks(pf, shard, col, field, label)
+            yield _typed_values(pf, shard, col, field, label)
             continue
         for path, metas, ids in _metadata_batches_of(shard):
             out = np.full(len(metas), np.nan)

@@ -75,6 +75,18 @@ def test_ranges_partition_documents_and_parse_errors():
             S.parse_range(bad, "k")
 
 
+def _shard_set(root, recs: list[dict], max_shard_bytes: int):
+    """``recs`` through `curate run` (normalize only) into root/out, shards of at most ``max_shard_bytes``."""
+    (root / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    (root / "p.yaml").write_text(
+        f'name: scores\ninput: {{format: jsonl, paths: ["in.jsonl"]}}\noutput: {root / "out"}\n'
+        f"stages:\n  - normalize: {{}}\nwriter: {{max_shard_bytes: {max_shard_bytes}, write_removed: false}}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(root / "p.yaml"), "--no-progress", "--workers", "1"]) == 0
+    return root / "out"
+
+
 @pytest.fixture(scope="module")
 def shard_set(tmp_path_factory):
     """A 3-shard set: 600 documents with a numeric `q` (ties: 2 decimals), 20 without it, `word` a string."""
@@ -86,14 +98,7 @@ def shard_set(tmp_path_factory):
         if i % 31 != 5:
             r["q"] = round(float(rng.beta(2, 5)), 2)
         recs.append(r)
-    (root / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
-    (root / "p.yaml").write_text(
-        f'name: scores\ninput: {{format: jsonl, paths: ["in.jsonl"]}}\noutput: {root / "out"}\n'
-        "stages:\n  - normalize: {}\nwriter: {max_shard_bytes: 60000, write_removed: false}\n",
-        encoding="utf-8",
-    )
-    assert main(["run", str(root / "p.yaml"), "--no-progress", "--workers", "1"]) == 0
-    return root / "out"
+    return _shard_set(root, recs, max_shard_bytes=60000)
 
 
 def _straight_from_shards(out, field):
@@ -141,14 +146,7 @@ def typed_set(tmp_path_factory):
             r["lang_score"] = round(float(rng.random()), 3)
         r["dup_cluster_size"] = "many" if i == 250 else int(rng.integers(1, 9))
         recs.append(r)
-    (root / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
-    (root / "p.yaml").write_text(
-        f'name: typed\ninput: {{format: jsonl, paths: ["in.jsonl"]}}\noutput: {root / "out"}\n'
-        "stages:\n  - normalize: {}\nwriter: {max_shard_bytes: 40000, write_removed: false}\n",
-        encoding="utf-8",
-    )
-    assert main(["run", str(root / "p.yaml"), "--no-progress", "--workers", "1"]) == 0
-    return root / "out"
+    return _shard_set(root, recs, max_shard_bytes=40000)
 
 
 def test_typed_columns_read_without_json_give_the_same_values(typed_set, monkeypatch):

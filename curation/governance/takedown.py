@@ -682,10 +682,6 @@ def _takedown_mixture(path: Path, data: dict, lst: TakedownList, dry_run: bool, 
     return removal
 
 
-def _bucket_bound(x) -> float:
-    return float(x)  # the manifest writes infinite bounds as "-inf" / "inf", which float() reads
-
-
 def _sub_bucket(score: dict, metadata: str | None, units: int | None) -> None:
     """Subtract one removed row from the realized numbers of the score bucket its value falls in (the bounds the
     mixer recorded: ``low < score <= high`` for quantile ranges, ``low <= score < high`` for value ranges)."""
@@ -695,7 +691,7 @@ def _sub_bucket(score: dict, metadata: str | None, units: int | None) -> None:
     if value is None:  # a mixed document always has its score (score_missing: exclude never samples one without)
         return
     for b in score.get("buckets", []):
-        lo, hi = _bucket_bound(b["bounds"]["low"]), _bucket_bound(b["bounds"]["high"])
+        lo, hi = float(b["bounds"]["low"]), float(b["bounds"]["high"])  # infinite ones are written "-inf" / "inf"
         inside = lo < value <= hi if b["bounds"]["rule"].startswith("low < ") else lo <= value < hi
         if inside:
             _sub(b["realized"], "docs", 1)

@@ -176,7 +176,7 @@ def mixture_columns(sources) -> tuple:
     source has typed columns (format-1 shard sets, tokenized sets)."""
     import pyarrow.parquet as pq
 
-    from curation.write.columns import COMMON, TypedColumn, _names, columns_of
+    from curation.write.columns import COMMON, columns_for, columns_of
 
     keys: dict[str, str] = dict(COMMON)
     for data in sources:
@@ -187,24 +187,24 @@ def mixture_columns(sources) -> tuple:
                 raise RunError(f"cannot read shard {data.shard_paths[0]}: {e}") from None
             for c in columns_of(schema):
                 keys.setdefault(c.key, c.type)
-    return tuple(TypedColumn(name, key, keys[key]) for name, key in _names(list(keys)))
+    return columns_for(keys)
 
 
 def _typed(table: pa.Table, cols: tuple) -> pa.Table:
     """``table`` (id, text, metadata JSON, source, repeat) with the typed columns split out of ``metadata``."""
     import json
 
-    from curation.write.columns import TypedBuffer, schema_metadata
+    from curation.write.columns import TypedBuffer
+    from curation.write.parquet_shards import shard_schema
 
     buf = TypedBuffer(cols, max(1, table.num_rows))
     for raw in table["metadata"].to_pylist():
         buf.add(json.loads(raw) if raw else {})
     rest = pa.array(buf.rest, pa.string())  # before take(), which empties the buffer
     arrays = [table["id"], table["text"], *buf.take(), rest, table["source"], table["repeat"]]
-    fields = [pa.field("id", pa.string()), pa.field("text", pa.string()),
-              *(pa.field(c.name, c.arrow_type) for c in cols), pa.field("metadata", pa.string()),
-              pa.field("source", pa.string()), pa.field("repeat", pa.int32())]
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=schema_metadata(cols)))
+    # a kept shard's schema (id, text, typed columns, metadata; the typed-column map) + the mixture's two columns
+    schema = shard_schema(cols).append(DOC_SCHEMA.field("source")).append(DOC_SCHEMA.field("repeat"))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def write_documents(out: Path, sources, selections, order: OutputOrder, compression: str) -> list[dict]:

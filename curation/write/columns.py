@@ -123,6 +123,11 @@ def typed_columns(stages, kept: bool = False) -> tuple[TypedColumn, ...]:
             continue
         for key, typ in stage_columns(spec.stage_id, spec.params):
             keys.setdefault(key, typ)
+    return columns_for(keys)
+
+
+def columns_for(keys: dict[str, str]) -> tuple[TypedColumn, ...]:
+    """Typed columns for metadata keys (key -> type name), in the dict's order, named by ``column_name``."""
     return tuple(TypedColumn(name, key, keys[key]) for name, key in _names(list(keys)))
 
 
