@@ -125,14 +125,14 @@ def thread_text(posts: list) -> str:
     repeated = _half(len(posts))
     out = []
     for p, t, w in zip(posts, texts, whole):
-        links = _link_texts(p) if LINK_LINES else set()
+        links = _link_texts(p)
 
         def keep(line: str, links: set = links) -> bool:
             return (
                 len(_WORDY.findall(line)) >= 2
                 and seen[_DIGITS.sub("", line).strip()] < repeated
                 and not (links and _links_only(line, links))
-                and not (DATE_LINES and _date_only(line))
+                and not _date_only(line)
             )
 
         blocks = _kept_blocks(t, keep)
@@ -159,9 +159,7 @@ def _kept_blocks(text: str, keep: Any) -> list:
 # lists them; all link-only lines: other forums -0.004, a reddit page 0.57 -> 0.33), and a link written out as an
 # address ("https://...", "www...") is what posters paste. A line that is only a date ("6 天前", "发表于 2024-4-11 11:52:24") is the
 # post's time stamp.
-LINK_LINES = True
 BUTTON_MAX_CHARS = 6
-DATE_LINES = True
 _ADDRESS = re.compile(r"://|^www\.", re.IGNORECASE)
 _SEPARATOR_CHARS = re.compile(r"[\s|｜·•/\\\-–—_,，、:：;；()（）\[\]【】<>《》]+")
 
